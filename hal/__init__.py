@@ -1,0 +1,1 @@
+"""Hardware drivers behind small interfaces. Imports nothing from panel."""

@@ -1,0 +1,201 @@
+"""Cameras: an async stream of BGR frames (numpy uint8, height x width x 3).
+
+Sources: an OpenCV device index or V4L2 path, a video file or stream URL, a folder
+of images, or a synthetic scene. Every camera also accepts injected frames (the
+local API's `POST camera/frame`, HIL rigs): an injected frame is delivered next and
+then held for a few seconds, as a card held up to a lens would be.
+
+A camera that stops delivering is reopened and reported through `on_fault`, never
+fatal to the panel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
+
+
+class CameraError(Exception):
+    pass
+
+
+class Camera:
+    """Base: pacing, injection, the latest frame. Subclasses implement `_read`."""
+
+    def __init__(self, width: int = 640, height: int = 480, fps: float = 10.0,
+                 hold_seconds: float = 3.0, on_fault: Callable[[str | None], None] | None = None):
+        self.width, self.height, self.fps = width, height, fps
+        self.hold_seconds = hold_seconds
+        self.on_fault = on_fault
+        self.latest: np.ndarray | None = None
+        self.frames_delivered = 0
+        self._injected: np.ndarray | None = None
+        self._injected_until = 0.0
+        self._wake = asyncio.Event()
+
+    def inject(self, frame: np.ndarray) -> None:
+        """Show this frame next, and keep showing it for hold_seconds."""
+        self._injected = frame
+        self._injected_until = time.monotonic() + self.hold_seconds
+        self._wake.set()
+
+    async def frames(self) -> AsyncIterator[np.ndarray]:
+        period = 1.0 / self.fps
+        next_at = time.monotonic()
+        while True:
+            if self._injected is not None and time.monotonic() < self._injected_until:
+                frame = self._injected
+            else:
+                self._injected = None
+                frame = await self._read()
+            if frame is not None:
+                self.latest = frame
+                self.frames_delivered += 1
+                yield frame
+            next_at = max(next_at + period, time.monotonic())
+            self._wake.clear()
+            try:
+                # An injected frame cuts the wait short: HIL rigs expect it to be seen at once.
+                await asyncio.wait_for(self._wake.wait(), max(0.0, next_at - time.monotonic()))
+                next_at = time.monotonic()
+            except TimeoutError:
+                pass
+
+    async def _read(self) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def _report(self, problem: str | None) -> None:
+        if self.on_fault:
+            try:
+                self.on_fault(problem)
+            except Exception:
+                log.exception("camera fault callback failed")
+
+
+class SyntheticCamera(Camera):
+    """A generated scene: an entrance-hall grey with a moving light band and the time."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        h, w = self.height, self.width
+        gradient = np.linspace(60, 120, h, dtype=np.uint8)[:, None]
+        self._base = np.dstack([np.repeat(gradient, w, axis=1)] * 3)
+
+    async def _read(self) -> np.ndarray:
+        frame = self._base.copy()
+        x = int((time.monotonic() * 80) % self.width)
+        frame[:, max(0, x - 20):x + 20] = np.minimum(frame[:, max(0, x - 20):x + 20].astype(np.int16) + 40,
+                                                      255).astype(np.uint8)
+        cv2.putText(frame, time.strftime("%H:%M:%S"), (16, self.height - 20), cv2.FONT_HERSHEY_SIMPLEX,
+                    self.height / 640, (230, 230, 230), 2, cv2.LINE_AA)
+        return frame
+
+
+class FolderCamera(Camera):
+    """Each image of a folder in turn, looping: a repeatable scene for tests and demos."""
+
+    def __init__(self, folder: str | Path, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.paths = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self.paths:
+            raise CameraError(f"{folder}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
+        self._i = 0
+
+    async def _read(self) -> np.ndarray | None:
+        path = self.paths[self._i % len(self.paths)]
+        self._i += 1
+        frame = await asyncio.to_thread(cv2.imread, str(path), cv2.IMREAD_COLOR)
+        if frame is None:
+            self._report(f"{path}: not a readable image")
+        return frame
+
+
+class OpenCvCamera(Camera):
+    """A V4L2 device, a video file or a stream URL through cv2.VideoCapture, read in a thread."""
+
+    def __init__(self, source: str | int, *args, reopen_seconds: float = 2.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.source = source
+        self.reopen_seconds = reopen_seconds
+        self._cap: cv2.VideoCapture | None = None
+        self._failed_at = 0.0
+
+    def _open(self) -> cv2.VideoCapture | None:
+        cap = cv2.VideoCapture(self.source)
+        if not cap.isOpened():
+            cap.release()
+            return None
+        cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
+        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
+        cap.set(cv2.CAP_PROP_FPS, self.fps)
+        return cap
+
+    async def _read(self) -> np.ndarray | None:
+        if self._cap is None:
+            if time.monotonic() - self._failed_at < self.reopen_seconds:
+                return None
+            self._cap = await asyncio.to_thread(self._open)
+            if self._cap is None:
+                self._failed_at = time.monotonic()
+                self._report(f"camera {self.source!r} cannot be opened; retrying")
+                return None
+            self._report(None)
+        ok, frame = await asyncio.to_thread(self._cap.read)
+        if not ok:
+            if isinstance(self.source, str) and Path(self.source).is_file():
+                self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)     # a video file loops
+                return None
+            self._cap.release()
+            self._cap = None
+            self._failed_at = time.monotonic()
+            self._report(f"camera {self.source!r} stopped delivering frames; reopening")
+            return None
+        return frame
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+def open_camera(source: str, width: int, height: int, fps: float, **kwargs) -> Camera:
+    """The camera a config's `source` names: synthetic, a device index, a folder, or anything OpenCV opens."""
+    if source == "synthetic":
+        return SyntheticCamera(width, height, fps, **kwargs)
+    if source.isdigit():
+        return OpenCvCamera(int(source), width, height, fps, **kwargs)
+    path = Path(source)
+    if path.is_dir():
+        return FolderCamera(path, width, height, fps, **kwargs)
+    if "://" not in source and not path.exists():
+        raise CameraError(f"camera source {source!r} not found (a device index, a V4L2 path, a file, a folder, "
+                          f"a URL, or \"synthetic\")")
+    return OpenCvCamera(source, width, height, fps, **kwargs)
+
+
+def decode_image(data: bytes) -> np.ndarray | None:
+    """An encoded image (PNG, JPEG, ...) as a BGR frame, or None if it is not one."""
+    if not data:
+        return None
+    frame = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    return frame
+
+
+def encode_jpeg(frame: np.ndarray, quality: int = 80) -> bytes:
+    ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise CameraError("JPEG encoding failed")
+    return data.tobytes()

@@ -1,0 +1,235 @@
+"""The door strike: timed release with a guaranteed relock, over any relay backend.
+
+`DoorStrike` owns the door's state. Callers ask for windows (`unlock_for`); the strike
+energizes or de-energizes its backend, holds the door released until the last window
+ends, and relocks from a task of its own, so a cancelled or failing caller can never
+leave the door open. A relock the backend refuses is retried every `retry_interval`
+until it is confirmed, with `relay_fault` / `relay_alarm` / `relay_recovered` events.
+
+Wiring:
+- fail-secure (default, electric strike): energized = released.
+- fail-safe (maglock): energized = locked; releasing de-energizes.
+`unlocked` is always the logical door state, whatever the wiring.
+
+Backends (each records what the hardware did, for tests):
+- `hal.gpio.GpioRelay`: a GPIO pin through gpiozero (lgpio on a Pi, MockFactory in tests).
+- `hal.modbus.ModbusRelay`: a coil of a Modbus RTU relay board (pymodbus over pyserial).
+- Coming: `hal.osdp` (libosdp), a reader's output driven over OSDP. Not written yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+__all__ = ["RelayError", "RelayBackend", "DoorStrike"]
+
+
+class RelayError(Exception):
+    """The relay backend could not be reached or did not confirm the requested state."""
+
+
+class RelayBackend(Protocol):
+    async def set(self, energized: bool) -> None:
+        """Drive the relay; raise RelayError on failure. Confirm by read-back where possible."""
+
+    async def close(self) -> None: ...
+
+
+class DoorStrike:
+    def __init__(self, backend: RelayBackend, *, fail_safe: bool = False,
+                 alarm_after: float = 10.0, retry_interval: float = 0.2,
+                 on_event: Callable[[str, dict], None] | None = None):
+        self.backend = backend
+        self.fail_safe = fail_safe
+        self.alarm_after = alarm_after
+        self.retry_interval = retry_interval
+        self._on_event = on_event
+        self._unlocked = False           # last state the backend confirmed (logical)
+        self._fault: str | None = None
+        self._windows: dict[object, float] = {}   # caller token -> loop-time deadline
+        self._io = asyncio.Lock()         # one backend command at a time
+        self._wake = asyncio.Event()      # a window was cut or added: the closer looks again
+        self._closer: asyncio.Task | None = None
+        self._relocked: asyncio.Future | None = None   # resolved by the closer's next relock attempt
+        self._alarm: asyncio.TimerHandle | None = None
+        self._closed = False
+
+    # -- public ---------------------------------------------------------------------
+
+    @property
+    def unlocked(self) -> bool:
+        """True while the door is (or may still be) released."""
+        return self._unlocked
+
+    @property
+    def fault(self) -> str | None:
+        return self._fault
+
+    async def start(self) -> None:
+        """Relock now: a relay left energized by a crash is released before anything runs.
+
+        Does not raise when the backend is unreachable: the fault is reported and the
+        strike keeps retrying in the background, so the rest of the panel can start.
+        """
+        self._unlocked = True             # unknown after a crash: assume the worst
+        self._ensure_closer()
+        try:
+            await asyncio.shield(self._waiter())
+        except RelayError as e:
+            log.warning("door relock at start-up failed, retrying: %s", e)
+
+    async def unlock_for(self, seconds: float) -> None:
+        """Release the door for `seconds`, then relock; returns once relocked.
+
+        A call while the door is open extends the window (latest deadline wins).
+        Raises RelayError if the door could not be released, or if the first relock
+        attempt failed (the strike then keeps retrying on its own).
+        """
+        if seconds < 0:
+            raise ValueError("seconds must be >= 0")
+        if self._closed:
+            raise RelayError("door strike is closed")
+        loop = asyncio.get_running_loop()
+        token = object()
+        done = False
+        try:
+            async with self._io:
+                # Reserve the window first, so the closer does not relock while we drive.
+                self._windows[token] = loop.time() + seconds
+                if not self._unlocked or self._fault:
+                    await self._drive(unlocked=True)
+                # The window counts from the confirmed release.
+                self._windows[token] = loop.time() + seconds
+            waiter = self._waiter()
+            self._ensure_closer()
+            self._wake.set()
+            await asyncio.shield(waiter)
+            done = True
+        finally:
+            self._windows.pop(token, None)
+            if not done:
+                # Cancelled, failed, or an exception thrown in: the window ends now
+                # (the door stays open only if another caller still holds one).
+                self._ensure_closer()
+                self._wake.set()
+
+    async def close(self) -> None:
+        """Relock (one attempt) and close the backend. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._windows.clear()
+        if self._closer:
+            self._closer.cancel()
+            await asyncio.gather(self._closer, return_exceptions=True)
+        error: RelayError | None = None
+        async with self._io:
+            try:
+                await self._drive(unlocked=False)
+            except RelayError as e:
+                error = e
+                log.error("door relock on close failed: %s", e)
+        self._settle(error)
+        self._cancel_alarm()
+        try:
+            await self.backend.close()
+        except Exception:                 # closing must not fail the shutdown
+            log.exception("closing relay backend")
+
+    # -- internals ------------------------------------------------------------------
+
+    def _waiter(self) -> asyncio.Future:
+        if self._relocked is None or self._relocked.done():
+            self._relocked = asyncio.get_running_loop().create_future()
+            # A caller that was cancelled never reads the result: keep asyncio quiet.
+            self._relocked.add_done_callback(lambda f: f.cancelled() or f.exception())
+        return self._relocked
+
+    def _settle(self, error: RelayError | None) -> None:
+        """Tell the callers waiting for a relock how the attempt went."""
+        f = self._relocked
+        if f is not None and not f.done():
+            f.set_exception(error) if error else f.set_result(None)
+
+    def _ensure_closer(self) -> None:
+        if not self._closed and (self._closer is None or self._closer.done()):
+            self._closer = asyncio.get_running_loop().create_task(self._run_closer(), name="door-strike-relock")
+
+    def _hold_time(self) -> float:
+        if not self._windows:
+            return 0.0
+        return max(self._windows.values()) - asyncio.get_running_loop().time()
+
+    async def _run_closer(self) -> None:
+        """Hold while any window is open, then relock, retrying until confirmed."""
+        while True:
+            while (delay := self._hold_time()) > 0:
+                self._wake.clear()
+                try:
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()
+                except TimeoutError:
+                    pass
+            async with self._io:
+                if self._hold_time() > 0:
+                    continue              # a window opened while we waited for the backend
+                try:
+                    await self._drive(unlocked=False)
+                except RelayError as e:
+                    error = e
+                else:
+                    self._cancel_alarm()
+                    self._settle(None)
+                    return
+            self._settle(error)
+            if self._alarm is None:
+                self._alarm = asyncio.get_running_loop().call_later(self.alarm_after, self._raise_alarm)
+            await asyncio.sleep(self.retry_interval)
+
+    async def _drive(self, *, unlocked: bool) -> None:
+        """One backend command (caller holds self._io); keeps state, fault and events."""
+        energized = unlocked != self.fail_safe
+        try:
+            await self.backend.set(energized)
+        except RelayError as e:
+            self._set_fault(str(e) or type(e).__name__)
+            raise
+        except Exception as e:            # a backend bug or library error is a fault too
+            self._set_fault(f"{type(e).__name__}: {e}")
+            raise RelayError(self._fault) from e
+        if self._fault is not None:
+            self._fault = None
+            self._emit("relay_recovered", {})
+        if unlocked != self._unlocked:
+            self._unlocked = unlocked
+            self._emit("door_unlocked" if unlocked else "door_locked", {})
+
+    def _set_fault(self, error: str) -> None:
+        first = self._fault is None
+        self._fault = error
+        if first:
+            self._emit("relay_fault", {"error": error})
+
+    def _raise_alarm(self) -> None:
+        # The timer stays set (not None) so the alarm fires once per failure episode.
+        self._emit("relay_alarm", {"error": self._fault, "seconds": self.alarm_after})
+
+    def _cancel_alarm(self) -> None:
+        if self._alarm is not None:
+            self._alarm.cancel()
+            self._alarm = None
+
+    def _emit(self, name: str, data: dict) -> None:
+        if name in ("relay_fault", "relay_alarm"):
+            log.warning("%s: %s", name, data)
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(name, data)
+        except Exception:                 # a listener's bug must never reach the door
+            log.exception("on_event(%r) raised", name)

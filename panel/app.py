@@ -1,0 +1,381 @@
+"""The composition root: builds every part from config and runs them in one TaskGroup.
+
+The shell around panel.core: it turns what the parts see into events, feeds them to
+`core.step` on the event-loop thread, and carries out the effects that come back
+(pulse the door, write the log, start a call). Shutdown (SIGINT/SIGTERM or `stop()`)
+relocks the door, stops the API, closes the store and the screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import signal
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+
+from hal.camera import decode_image, encode_jpeg
+
+from . import __version__
+from . import hardware
+from .access import ReplayGuard, load_trusted_keys, verify
+from .api.server import ApiError, ApiServer
+from .config import Config
+from .core import effects as fx
+from .core import events as ev
+from .core.machine import PanelState, Rules, Screen, initial_state, step
+from .directory import Directory, load_property
+from .scanner import Scanner
+from .store import Store
+from .ui.display import Display, encode_png
+from .ui.layout import View
+from .ui.strings import Strings
+
+log = logging.getLogger("panel")
+
+
+@dataclass(frozen=True)
+class Ready:
+    """What the CLI prints once the panel is up."""
+    api_url: str
+    token: str
+    window: bool
+
+
+class _Shutdown(Exception):
+    pass
+
+
+class App:
+    def __init__(self, config: Config, *, window: bool = False,
+                 on_ready: Callable[[Ready], None] | None = None, clock: Callable[[], float] = time.monotonic):
+        self.config = config
+        self.window = window
+        self.on_ready = on_ready
+        self.clock = clock
+        self.rules = Rules(idle_seconds=config.screen.idle_seconds, message_seconds=config.screen.message_seconds,
+                           ring_timeout_seconds=config.call.ring_timeout_seconds,
+                           max_call_seconds=config.call.max_call_seconds, pulse_seconds=config.door.pulse_seconds)
+        self.token = config.api.token or secrets.token_urlsafe(24)
+        self.state: PanelState = initial_state(clock())
+        self.strings = Strings(config.panel.language)
+        self.started_at = time.time()
+        self.door_contact: bool | None = None       # True = open; None = no contact fitted
+        self.camera_fault: str | None = None
+        self._stopping = asyncio.Event()
+        self._state_changed = asyncio.Event()
+        self._log_queue: asyncio.Queue[tuple[fx.LogAccess, float, object]] = asyncio.Queue()
+        self._log_in_flight: asyncio.Future | None = None
+        self._tg: asyncio.TaskGroup | None = None
+        self.store: Store | None = None
+        self.gpio = None
+        self.strike = None
+        self.inputs = None
+        self.camera = None
+        self.display: Display | None = None
+        self.api: ApiServer | None = None
+        self.directory = Directory([])
+        self.trusted_keys = load_trusted_keys(config.access.trusted_keys)
+        self.revoked: set[str] = set()              # mirrors the store's revocations, for a fast check
+        self.replay = ReplayGuard()
+        self.scanner = Scanner(on_code=self._on_code, dedupe_seconds=config.access.dedupe_seconds)
+
+    # -- life cycle ---------------------------------------------------------------------
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self.stop)
+            except (NotImplementedError, RuntimeError):
+                pass            # not the main thread (tests): stop() is called directly
+        try:
+            await self._start()
+            async with asyncio.TaskGroup() as tg:
+                self._tg = tg
+                tg.create_task(self._supervise("clock", self._deadline_loop))
+                tg.create_task(self._supervise("screen", self._screen_loop))
+                tg.create_task(self._supervise("camera", self._camera_loop))
+                tg.create_task(self._supervise("access log", self._log_writer))
+                self._announce()
+                await self._stopping.wait()
+                raise _Shutdown
+        except* _Shutdown:
+            pass
+        finally:
+            self._tg = None
+            await self._cleanup()
+
+    def stop(self) -> None:
+        log.info("shutting down")
+        self._stopping.set()
+
+    async def _start(self) -> None:
+        cfg = self.config
+        # The door first: a relay left energized by a crash is released before anything else runs.
+        self.gpio = hardware.open_gpio(cfg)
+        self.strike = hardware.open_strike(cfg, self.gpio, on_event=self._on_strike_event)
+        await self.strike.start()
+        self.inputs = hardware.open_inputs(cfg, self.gpio, callback=self._on_input)
+        self.door_contact = self.inputs.door_open if self.inputs is not None else None
+        self.store = await asyncio.to_thread(Store, cfg.state_dir / "panel.db")
+        prop = await asyncio.to_thread(load_property, cfg.property_file)
+        await asyncio.to_thread(self.store.replace_residents, list(prop.residents))
+        self.directory = Directory(await asyncio.to_thread(self.store.residents), cfg.directory.display)
+        self.revoked = await asyncio.to_thread(self.store.revocations)
+        self.camera = hardware.open_camera(cfg, on_fault=self._on_camera_fault)
+        self.display = Display(cfg.screen.width, cfg.screen.height, window=self.window,
+                               fullscreen=cfg.screen.fullscreen)
+        self._redraw()
+        self.api = ApiServer(self, cfg.api.host, cfg.api.port, self.token)
+        await self.api.start()
+
+    async def _cleanup(self) -> None:
+        steps = [("door", self._close_strike), ("api", self._stop_api), ("inputs", self._close_inputs),
+                 ("camera", self._close_camera), ("store", self._close_store), ("screen", self._close_display)]
+        for name, fn in steps:
+            try:
+                await fn()
+            except Exception:
+                log.exception("shutdown: closing the %s failed", name)
+
+    async def _close_strike(self):
+        if self.strike is not None:
+            await asyncio.wait_for(self.strike.close(), 1.5)
+
+    async def _stop_api(self):
+        if self.api is not None:
+            await self.api.stop()
+
+    async def _close_inputs(self):
+        if self.inputs is not None:
+            self.inputs.close()
+
+    async def _close_camera(self):
+        if self.camera is not None:
+            self.camera.close()
+
+    async def _close_store(self):
+        # The entry being written and those still queued reach the file before it closes.
+        if self._log_in_flight is not None:
+            await asyncio.wait([self._log_in_flight])
+        while not self._log_queue.empty():
+            await self._write_log_entry(*self._log_queue.get_nowait())
+        if self.store is not None:
+            self.store.close()
+
+    async def _close_display(self):
+        if self.display is not None:
+            self.display.close()
+
+    def _announce(self) -> None:
+        if self.on_ready:
+            self.on_ready(Ready(api_url=f"http://{self.config.api.host}:{self.api.port}/api/v1",
+                                token=self.token, window=self.window))
+
+    async def _supervise(self, name: str, loop_fn: Callable[[], Coroutine]) -> None:
+        """Run a long-lived loop; a bug in it is logged and the loop restarts, the panel keeps running."""
+        while True:
+            try:
+                await loop_fn()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s loop failed; restarting it in 1 s", name)
+                await asyncio.sleep(1.0)
+
+    # -- events in, effects out -----------------------------------------------------------
+    def dispatch(self, event: ev.Event) -> None:
+        """Apply one event now, on the event-loop thread, and start its effects."""
+        before = self.state
+        self.state, effects = step(self.state, event, self.clock(), self.rules)
+        for effect in effects:
+            self._carry_out(effect)
+        if self.state != before:
+            if self.state.screen != before.screen:
+                log.info("screen %s -> %s", before.screen.value, self.state.screen.value)
+            self._state_changed.set()
+            self._redraw()
+
+    def _carry_out(self, effect: fx.Effect) -> None:
+        match effect:
+            case fx.PulseDoor(seconds):
+                self._spawn(self._pulse(seconds))
+            case fx.LogAccess():
+                frame = self.camera.latest if self.camera is not None else None
+                self._log_queue.put_nowait((effect, time.time(), frame))
+            case fx.StartCall() | fx.StopCall():
+                log.info("call service not available: %s", effect)
+            case fx.Ignored(event, screen, why):
+                log.debug("ignored %s on %s: %s", event, screen, why)
+
+    def _spawn(self, coro: Coroutine) -> None:
+        if self._tg is not None:
+            self._tg.create_task(coro)
+        else:
+            coro.close()
+
+    async def _pulse(self, seconds: float) -> None:
+        try:
+            await self.strike.unlock_for(seconds)
+        except hardware.RelayError as e:
+            log.error("door could not be opened: %s", e)
+            self.dispatch(ev.RelayFault(str(e)))
+
+    async def _log_writer(self) -> None:
+        while True:
+            item = await self._log_queue.get()
+            # Shielded: a shutdown while the entry is being written must not lose it;
+            # _close_store waits for it before closing the file.
+            self._log_in_flight = asyncio.ensure_future(self._write_log_entry(*item))
+            await asyncio.shield(self._log_in_flight)
+
+    async def _write_log_entry(self, entry: fx.LogAccess, ts: float, frame) -> None:
+        snapshot = await asyncio.to_thread(encode_jpeg, frame) if frame is not None else None
+        event_id = await asyncio.to_thread(
+            self.store.log_access, door=self.config.panel.door_id, granted=entry.granted, method=entry.method,
+            who=entry.who, reason=entry.reason, credential_id=entry.credential_id, snapshot=snapshot, ts=ts)
+        log.info("access log #%d: %s %s %s %s", event_id, "granted" if entry.granted else "refused",
+                 entry.method, entry.who, entry.reason)
+
+    # -- hardware callbacks (event-loop thread) ------------------------------------------
+    def _on_strike_event(self, kind: str, info: dict) -> None:
+        if kind == "relay_fault":
+            self.dispatch(ev.RelayFault(info.get("error", "relay fault")))
+        elif kind == "relay_recovered":
+            self.dispatch(ev.RelayRecovered())
+        elif kind == "relay_alarm":
+            log.error("door relay alarm: %s", info)
+        self._state_changed.set()
+
+    def _on_input(self, kind: str, info: dict) -> None:
+        if kind == "door_contact":
+            self.door_contact = bool(info.get("open"))
+        elif kind == "exit_pressed":
+            self.dispatch(ev.DoorOpenRequested("exit"))
+        elif kind == "tamper":
+            log.warning("tamper switch %s", "active" if info.get("active") else "restored")
+
+    def _on_camera_fault(self, problem: str | None) -> None:
+        if problem != self.camera_fault:
+            (log.warning if problem else log.info)("camera: %s", problem or "delivering frames again")
+        self.camera_fault = problem
+
+    # -- loops ------------------------------------------------------------------------------
+    async def _deadline_loop(self) -> None:
+        """Sends Tick when the state's deadline passes (idle return, ring timeout, messages)."""
+        while True:
+            self._state_changed.clear()
+            deadline = self.state.deadline
+            timeout = None if deadline is None else max(0.0, deadline - self.clock())
+            try:
+                await asyncio.wait_for(self._state_changed.wait(), timeout)
+            except TimeoutError:
+                self.dispatch(ev.Tick())
+
+    async def _screen_loop(self) -> None:
+        """Redraws for time-driven changes: the clock, the call timer, the ringing animation, the preview."""
+        import pygame
+        while True:
+            fast = self.window or self.state.screen is Screen.CALLING
+            await asyncio.sleep(1 / 30 if fast else 0.5)
+            if self.window:
+                for e in pygame.event.get():
+                    if e.type == pygame.QUIT:
+                        self.stop()
+                    elif e.type == pygame.MOUSEBUTTONDOWN and e.button == 1:
+                        self.touch(*e.pos)
+            if self.state.screen is Screen.HOME and self.camera is not None and self.camera.latest is not None:
+                self.display.set_preview(self.camera.latest)
+            self._redraw()
+
+    async def _camera_loop(self) -> None:
+        await self.scanner.run(self.camera.frames())
+
+    async def _on_code(self, text: str) -> None:
+        """A QR code was read: decide on the panel itself, with no network."""
+        try:
+            decision = verify(text, now=time.time(), door=self.config.panel.door_id, trusted_keys=self.trusted_keys,
+                              is_revoked=self.revoked.__contains__,
+                              is_holder_revoked=lambda holder: f"holder:{holder}" in self.revoked,
+                              visitor_limit_hours=self.config.access.visitor_limit_hours,
+                              allow_visitors=self.config.access.allow_visitors, replay=self.replay)
+        except Exception:
+            log.exception("checking a scanned code failed")
+            self.dispatch(ev.CredentialChecked(False, "error"))
+            return
+        self.dispatch(ev.CredentialChecked(decision.ok, decision.reason, decision.holder_id, decision.holder_name,
+                                           decision.kind, decision.credential_id))
+
+    async def revoke(self, credential_id: str, reason: str = "") -> None:
+        """Withdraw a credential (or "holder:<id>" for all of a holder's) now and across restarts."""
+        await asyncio.to_thread(self.store.revoke, credential_id, reason)
+        self.revoked.add(credential_id)
+
+    def _redraw(self) -> None:
+        if self.display is not None:
+            self.display.update(self.state, self._view())
+
+    def _view(self) -> View:
+        return View(self.config.screen.width, self.config.screen.height, self.config.panel.name,
+                    self.strings, self.directory, self.clock())
+
+    # -- what the local API asks for ---------------------------------------------------------
+    def status(self) -> dict:
+        s = self.state
+        call = None
+        if s.screen in (Screen.CALLING, Screen.IN_CALL):
+            call = {"id": s.call_id, "resident_id": s.resident_id, "resident": s.resident_name,
+                    "state": "in_call" if s.screen is Screen.IN_CALL else ("ringing" if s.ringing else "calling"),
+                    "device": s.device or None}
+        contact = "unknown" if self.door_contact is None else ("open" if self.door_contact else "closed")
+        return {
+            "panel": {"name": self.config.panel.name, "door_id": self.config.panel.door_id,
+                      "version": __version__, "uptime_seconds": round(time.time() - self.started_at, 1)},
+            "screen": s.screen.value,
+            "call": call,
+            "door": {"relay": "unlocked" if self.strike and self.strike.unlocked else "locked",
+                     "contact": contact, "fault": (self.strike.fault if self.strike else None) or None,
+                     "backend": self.config.door.backend},
+            "cloud": {"link": "up" if s.cloud_online else ("down" if self.config.cloud.url else "not configured")},
+            "camera": {"source": self.config.camera.source, "frames": self.camera.frames_delivered if self.camera
+                       else 0, "fault": self.camera_fault},
+        }
+
+    async def events(self, after: int, limit: int) -> list[dict]:
+        return [e.to_json() for e in await asyncio.to_thread(self.store.events, after, limit)]
+
+    async def snapshot(self, event_id: int) -> bytes | None:
+        return await asyncio.to_thread(self.store.snapshot, event_id)
+
+    async def screen_png(self) -> bytes:
+        self._redraw()
+        rgb = self.display.renderer.rgb()           # copied on the loop thread, encoded off it
+        return await asyncio.to_thread(encode_png, rgb)
+
+    def ui(self) -> dict:
+        self._redraw()
+        return self.display.ui_json(self.state.screen.value)
+
+    def touch(self, x: float, y: float) -> dict:
+        width, height = self.display.size
+        if not (0 <= x < width and 0 <= y < height):
+            raise ApiError(400, f"({x:g}, {y:g}) is outside the {width}x{height} screen")
+        self._redraw()
+        widget, events = self.display.tap(x, y)
+        for event in events:
+            self.dispatch(event)
+        return {"hit": widget.to_json() if widget else None, "screen": self.state.screen.value}
+
+    async def inject_frame(self, data: bytes) -> dict:
+        frame = await asyncio.to_thread(decode_image, data)
+        if frame is None:
+            raise ApiError(400, "the body is not an image OpenCV can read (send PNG or JPEG bytes)")
+        self.camera.inject(frame)
+        return {"accepted": True, "width": int(frame.shape[1]), "height": int(frame.shape[0])}
+
+    def open_door(self, who: str) -> dict:
+        self.dispatch(ev.DoorOpenRequested("api", who))
+        return {"opening": True, "seconds": self.rules.pulse_seconds, "screen": self.state.screen.value}

@@ -1,0 +1,331 @@
+"""Configuration: TOML -> frozen dataclasses, with complete defaults and clear errors.
+
+`load(None)` gives the demo configuration, so `panel` with no file runs. A bad file
+raises ConfigError whose message is one line naming the file, the key and what is
+wrong; the CLI prints it and exits 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+class ConfigError(Exception):
+    """One line a person can act on: which file, which key, what is wrong."""
+
+
+@dataclass(frozen=True)
+class PanelSection:
+    name: str = "Maple Court"          # building name shown on the home screen
+    door_id: str = "main"              # which door this panel guards (credentials name doors)
+    language: str = "en"
+    state_dir: str = "~/.local/state/entry-panel"   # SQLite store lives here
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+@dataclass(frozen=True)
+class ScreenSection:
+    width: int = 800
+    height: int = 1280
+    headless: Literal["auto", "yes", "no"] = "auto"   # auto: a window when a display exists
+    fullscreen: bool = False
+    idle_seconds: float = 30.0         # directory -> home after this long untouched
+    message_seconds: float = 6.0       # granted / refused / door open / call ended messages
+
+
+@dataclass(frozen=True)
+class DoorSection:
+    backend: Literal["gpio", "modbus", "osdp"] = "gpio"   # gpio with gpio.pin_factory "mock" = no hardware
+    pulse_seconds: float = 5.0
+    mode: Literal["fail-secure", "fail-safe"] = "fail-secure"
+    alarm_after_seconds: float = 10.0  # relay unreachable this long while it must relock -> alarm
+    held_open_seconds: float = 30.0    # door contact open longer than this -> "door held open"
+
+
+@dataclass(frozen=True)
+class GpioSection:
+    pin_factory: Literal["mock", "lgpio", "native", "rpigpio"] = "mock"
+    relay_pin: int = 17
+    relay_active_high: bool = True
+    contact_pin: int = 27              # door contact (closed = door shut); -1 = not fitted
+    exit_pin: int = 22                 # request-to-exit button; -1 = not fitted
+    tamper_pin: int = -1               # tamper switch; -1 = not fitted
+    bounce_seconds: float = 0.05
+
+
+@dataclass(frozen=True)
+class ModbusSection:
+    port: str = "/dev/ttyUSB0"
+    baudrate: int = 9600
+    unit: int = 1
+    coil: int = 0
+    timeout_seconds: float = 0.5
+
+
+@dataclass(frozen=True)
+class OsdpSection:
+    port: str = "/dev/ttyUSB0"
+    baudrate: int = 115200
+    address: int = 0
+    output: int = 0
+    scbk: str = ""                     # secure channel base key, 32 hex digits; empty = no secure channel
+
+
+@dataclass(frozen=True)
+class CameraSection:
+    # "synthetic" (a generated scene), a device index ("0"), a V4L2 path, a video file,
+    # a stream URL, or a folder of images.
+    source: str = "synthetic"
+    width: int = 640
+    height: int = 480
+    fps: float = 10.0
+
+
+@dataclass(frozen=True)
+class ApiSection:
+    host: str = "127.0.0.1"
+    port: int = 8780                   # 0 = any free port (printed at start)
+    token: str = ""                    # empty = a random token each start (printed)
+
+
+@dataclass(frozen=True)
+class CloudSection:
+    url: str = ""                      # empty: no cloud (calls unavailable, QR still works)
+    token: str = ""
+
+
+@dataclass(frozen=True)
+class CallSection:
+    ring_timeout_seconds: float = 30.0
+    max_call_seconds: float = 180.0
+
+
+@dataclass(frozen=True)
+class DirectorySection:
+    # Where residents come from until the cloud syncs them: a property file (TOML),
+    # relative to the config file. Empty: the bundled demo property.
+    property_file: str = ""
+    display: Literal["full", "initial", "unit"] = "full"   # how names are shown to visitors
+
+
+@dataclass(frozen=True)
+class AccessSection:
+    visitor_limit_hours: float = 24.0
+    allow_visitors: bool = True
+    # Issuer key id -> Ed25519 public key (base64url of the 32 bytes, or PEM). Several at
+    # once during a key rotation. Only public keys: the panel never holds an issuer's secret.
+    trusted_keys: dict[str, str] = field(default_factory=dict)
+    dedupe_seconds: float = 3.0        # the same code seen again within this long: one decision
+
+
+@dataclass(frozen=True)
+class Config:
+    panel: PanelSection = field(default_factory=PanelSection)
+    screen: ScreenSection = field(default_factory=ScreenSection)
+    door: DoorSection = field(default_factory=DoorSection)
+    gpio: GpioSection = field(default_factory=GpioSection)
+    modbus: ModbusSection = field(default_factory=ModbusSection)
+    osdp: OsdpSection = field(default_factory=OsdpSection)
+    camera: CameraSection = field(default_factory=CameraSection)
+    api: ApiSection = field(default_factory=ApiSection)
+    cloud: CloudSection = field(default_factory=CloudSection)
+    call: CallSection = field(default_factory=CallSection)
+    directory: DirectorySection = field(default_factory=DirectorySection)
+    access: AccessSection = field(default_factory=AccessSection)
+    source: str = "<defaults>"         # the file this came from (not a TOML key)
+
+    @property
+    def state_dir(self) -> Path:
+        return self.path(self.panel.state_dir)
+
+    @property
+    def property_file(self) -> Path:
+        if not self.directory.property_file:
+            return ASSETS / "demo" / "property.toml"
+        return self.path(self.directory.property_file)
+
+    def path(self, value: str) -> Path:
+        """A path from the config: ~ expanded, relative to the config file's folder."""
+        p = Path(os.path.expanduser(value))
+        if not p.is_absolute() and self.source not in ("<defaults>", "<dict>"):
+            p = Path(self.source).resolve().parent / p
+        return p
+
+    def replace(self, section: str, **changes) -> "Config":
+        """A copy with some keys of one section changed (used by the CLI and tests)."""
+        return dataclasses.replace(self, **{section: dataclasses.replace(getattr(self, section), **changes)})
+
+
+# Values that must be positive or within a range, checked after types.
+_RANGES = {
+    "screen.width": (240, 7680), "screen.height": (240, 7680),
+    "screen.idle_seconds": (1, 3600), "screen.message_seconds": (0.5, 600),
+    "door.pulse_seconds": (0.1, 600), "door.alarm_after_seconds": (0.1, 3600),
+    "door.held_open_seconds": (1, 86400),
+    "gpio.relay_pin": (0, 53), "gpio.contact_pin": (-1, 53), "gpio.exit_pin": (-1, 53),
+    "gpio.tamper_pin": (-1, 53), "gpio.bounce_seconds": (0, 1),
+    "modbus.baudrate": (300, 921600), "modbus.unit": (1, 247), "modbus.coil": (0, 65535),
+    "modbus.timeout_seconds": (0.01, 10),
+    "osdp.baudrate": (9600, 230400), "osdp.address": (0, 126), "osdp.output": (0, 255),
+    "camera.width": (16, 7680), "camera.height": (16, 4320), "camera.fps": (0.1, 120),
+    "api.port": (0, 65535),
+    "call.ring_timeout_seconds": (1, 600), "call.max_call_seconds": (5, 7200),
+    "access.visitor_limit_hours": (0, 24 * 366), "access.dedupe_seconds": (0, 60),
+}
+
+
+def load(path: str | os.PathLike | None) -> Config:
+    """Read a config file; None gives the defaults (the demo)."""
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{p}: is a directory, expected a TOML file") from None
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read config file: {e.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not UTF-8 text; expected a TOML file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: TOML syntax error: {e}") from None
+    return from_dict(data, source=str(p))
+
+
+def from_dict(data: dict, source: str = "<dict>") -> Config:
+    sections = {}
+    known = {f.name: f for f in dataclasses.fields(Config) if f.name != "source"}
+    for name, value in data.items():
+        if name not in known:
+            raise ConfigError(f"{source}: unknown section [{name}]{_suggest(name, known)}")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: '{name}' must be a section ([{name}]), got {_describe(value)}")
+        sections[name] = _build(known[name].type, value, name, source)
+    config = Config(**sections, source=source)
+    _check_ranges(config, source)
+    return config
+
+
+def _build(cls_name, values: dict, section: str, source: str):
+    cls = globals()[cls_name] if isinstance(cls_name, str) else cls_name
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in values.items():
+        where = f"{section}.{key}"
+        if key not in fields:
+            raise ConfigError(f"{source}: unknown key '{where}'{_suggest(key, fields)}")
+        kwargs[key] = _coerce(value, hints[key], where, source)
+    return cls(**kwargs)
+
+
+def _coerce(value, hint, where: str, source: str):
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        choices = typing.get_args(hint)
+        if value not in choices:
+            shown = ", ".join(repr(c) for c in choices)
+            raise ConfigError(f"{source}: '{where}' must be one of {shown}, got {_describe(value)}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(hint):
+            try:
+                return _coerce(value, option, where, source)
+            except ConfigError:
+                pass
+        raise ConfigError(f"{source}: '{where}' has the wrong type: {_describe(value)}")
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: '{where}' must be a table of names to strings, got {_describe(value)}")
+        return {str(k): _coerce(v, typing.get_args(hint)[1], f"{where}.{k}", source) for k, v in value.items()}
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{source}: '{where}' must be true or false, got {_describe(value)}")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{source}: '{where}' must be a whole number, got {_describe(value)}")
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{source}: '{where}' must be a number, got {_describe(value)}")
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        # A camera index written as a number is a common, harmless slip.
+        if where == "camera.source" and isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        raise ConfigError(f"{source}: '{where}' must be a string (in quotes), got {_describe(value)}")
+    raise ConfigError(f"{source}: '{where}': unsupported type {hint}")  # a bug in this module
+
+
+def _check_ranges(config: Config, source: str) -> None:
+    for where, (low, high) in _RANGES.items():
+        section, key = where.split(".")
+        value = getattr(getattr(config, section), key)
+        if not low <= value <= high:
+            raise ConfigError(f"{source}: '{where}' = {value} is out of range ({low} to {high})")
+    if config.api.token and len(config.api.token) < 16:
+        raise ConfigError(f"{source}: 'api.token' is too short: use at least 16 characters, or leave it empty for a random one")
+    from .access.keys import load_trusted_keys
+    try:
+        load_trusted_keys(config.access.trusted_keys)
+    except ValueError as e:
+        raise ConfigError(f"{source}: 'access.trusted_keys': {e}") from None
+    scbk = config.osdp.scbk
+    if scbk and (len(scbk) != 32 or any(c not in "0123456789abcdefABCDEF" for c in scbk)):
+        raise ConfigError(f"{source}: 'osdp.scbk' must be 32 hex digits (a 128-bit key), or empty for no secure channel")
+
+
+def _describe(value) -> str:
+    kind = {bool: "boolean", int: "number", float: "number", str: "string",
+            list: "list", dict: "table"}.get(type(value), type(value).__name__)
+    shown = repr(value)
+    if len(shown) > 40:
+        shown = shown[:37] + "..."
+    return f"{kind} {shown}"
+
+
+def _suggest(name: str, known) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def example_toml() -> str:
+    """Every section and key with its default, as TOML (for `panel config --defaults`)."""
+    lines = []
+    for section in dataclasses.fields(Config):
+        if section.name == "source":
+            continue
+        lines.append(f"[{section.name}]")
+        for f in dataclasses.fields(getattr(Config(), section.name)):
+            value = getattr(getattr(Config(), section.name), f.name)
+            lines.append(f"{f.name} = {_toml_value(value)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_value(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)

@@ -1,0 +1,148 @@
+"""Events: everything that can happen to the panel, as plain immutable values.
+
+The touchscreen, the scanner, the call service, the HAL and the local API all turn
+what they see into one of these and hand it to the state machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class Event:
+    """Base class, so type hints and `isinstance` checks read well."""
+
+
+# -- time ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Tick(Event):
+    """The shell's clock reached the state's deadline (or any later moment)."""
+
+
+# -- the visitor at the screen ------------------------------------------------------
+@dataclass(frozen=True)
+class Touched(Event):
+    """Any touch: keeps the current screen from timing out."""
+
+
+@dataclass(frozen=True)
+class OpenDirectory(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class GoHome(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class TypeText(Event):
+    text: str
+
+
+@dataclass(frozen=True)
+class Backspace(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class ClearQuery(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class Scroll(Event):
+    rows: int               # positive: further down the result list
+    last: int = 1 << 30     # the furthest first row the list allows (the UI knows the count)
+
+
+@dataclass(frozen=True)
+class CallResident(Event):
+    resident_id: str
+    name: str               # as shown to the visitor
+
+
+@dataclass(frozen=True)
+class CancelCall(Event):
+    """The visitor gave up while the resident's devices ring."""
+
+
+@dataclass(frozen=True)
+class EndCall(Event):
+    """The visitor ended a call in progress."""
+
+
+@dataclass(frozen=True)
+class CallAgain(Event):
+    pass
+
+
+# -- the call service ---------------------------------------------------------------
+@dataclass(frozen=True)
+class CallRinging(Event):
+    call_id: str
+
+
+@dataclass(frozen=True)
+class CallAccepted(Event):
+    call_id: str
+    device: str             # the device that took the call; only it may open the door
+
+
+@dataclass(frozen=True)
+class CallDeclined(Event):
+    call_id: str
+
+
+@dataclass(frozen=True)
+class CallEnded(Event):
+    """The resident hung up, or the connection went away."""
+    call_id: str
+    reason: str = "hung_up"
+
+
+@dataclass(frozen=True)
+class CallFailed(Event):
+    """The call could not be placed or went unanswered on the cloud's side."""
+    call_id: str
+    reason: str = "unavailable"     # unavailable | no_answer | error
+
+
+# -- the door -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class DoorOpenRequested(Event):
+    """Somebody asks to release the door without a credential scan.
+
+    method: "call" (resident in the call), "app" (remote unlock), "api" (local API,
+    integrators), "exit" (request-to-exit button inside).
+    """
+    method: str
+    who: str = ""
+    call_id: str | None = None
+    device: str | None = None
+
+
+@dataclass(frozen=True)
+class CredentialChecked(Event):
+    """A code was read and verified on the panel (panel.access decides validity)."""
+    ok: bool
+    reason: str = ""                # refusal reason code when not ok
+    holder_id: str = ""
+    holder_name: str = ""
+    kind: str = ""                  # resident | visitor
+    credential_id: str = ""
+
+
+@dataclass(frozen=True)
+class RelayFault(Event):
+    error: str
+
+
+@dataclass(frozen=True)
+class RelayRecovered(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class CloudLink(Event):
+    online: bool

@@ -1,0 +1,213 @@
+"""SQLite store for what must survive a power cut.
+
+Holds the access log (with camera snapshots), the outbox of events for the cloud,
+the cached directory and the revocation list. WAL journal with synchronous=FULL:
+when a write call returns, the row is on disk (a `kill -9` or a power cut right
+after loses nothing). One connection, serialised by a lock; the app calls these
+methods from a worker thread (`asyncio.to_thread`) so disk waits never block the
+event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from contextlib import contextmanager
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..directory import Resident
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS access_log (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts            REAL    NOT NULL,             -- Unix time
+    door          TEXT    NOT NULL,
+    granted       INTEGER NOT NULL,
+    method        TEXT    NOT NULL,             -- qr | call | app | api | exit
+    who           TEXT    NOT NULL DEFAULT '',
+    reason        TEXT    NOT NULL DEFAULT '',  -- refusal reason code
+    credential_id TEXT    NOT NULL DEFAULT '',
+    snapshot      BLOB                          -- JPEG from the panel camera
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,  -- upload order
+    ts      REAL    NOT NULL,
+    kind    TEXT    NOT NULL,
+    payload TEXT    NOT NULL,                   -- JSON
+    sent_at REAL                                -- NULL until the cloud acknowledged it
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(id) WHERE sent_at IS NULL;
+CREATE TABLE IF NOT EXISTS residents (
+    id           TEXT PRIMARY KEY,
+    first_name   TEXT NOT NULL,
+    last_name    TEXT NOT NULL,
+    unit         TEXT NOT NULL,
+    display_name TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS revocations (
+    credential_id TEXT PRIMARY KEY,             -- a credential id, or "holder:<id>" for everything of a holder
+    revoked_at    REAL NOT NULL,
+    reason        TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+class StoreError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class AccessEvent:
+    id: int
+    ts: float
+    door: str
+    granted: bool
+    method: str
+    who: str
+    reason: str
+    credential_id: str
+    has_snapshot: bool
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "ts": self.ts, "door": self.door, "granted": self.granted,
+                "method": self.method, "who": self.who, "reason": self.reason,
+                "credential_id": self.credential_id, "has_snapshot": self.has_snapshot}
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    ts: float
+    kind: str
+    payload: dict
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._migrate()
+        except (sqlite3.Error, OSError) as e:
+            raise StoreError(f"{self.path}: cannot open the panel store: {e}") from None
+        self._lock = threading.Lock()
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"store schema {version} is newer than this firmware ({SCHEMA_VERSION})")
+        self._db.executescript(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    @contextmanager
+    def _tx(self):
+        """`with self._tx() as db:` one serialised transaction, committed on exit."""
+        with self._lock:
+            if self._db is None:
+                raise StoreError("store is closed")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- access log ---------------------------------------------------------------
+    def log_access(self, *, door: str, granted: bool, method: str, who: str = "", reason: str = "",
+                   credential_id: str = "", snapshot: bytes | None = None, ts: float | None = None) -> int:
+        """Append an access-log entry and queue it for the cloud, in one transaction."""
+        ts = time.time() if ts is None else ts
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO access_log (ts, door, granted, method, who, reason, credential_id, snapshot)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (ts, door, int(granted), method, who, reason, credential_id, snapshot))
+            event_id = cur.lastrowid
+            payload = {"event_id": event_id, "ts": ts, "door": door, "granted": granted, "method": method,
+                       "who": who, "reason": reason, "credential_id": credential_id}
+            db.execute("INSERT INTO outbox (ts, kind, payload) VALUES (?, 'access', ?)",
+                       (ts, json.dumps(payload)))
+        return event_id
+
+    def events(self, after: int = 0, limit: int = 100) -> list[AccessEvent]:
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT id, ts, door, granted, method, who, reason, credential_id, snapshot IS NOT NULL"
+                " FROM access_log WHERE id > ? ORDER BY id LIMIT ?", (after, limit)).fetchall()
+        return [AccessEvent(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], bool(r[8])) for r in rows]
+
+    def snapshot(self, event_id: int) -> bytes | None:
+        with self._tx() as db:
+            row = db.execute("SELECT snapshot FROM access_log WHERE id = ?", (event_id,)).fetchone()
+        return row[0] if row else None
+
+    # -- outbox -------------------------------------------------------------------
+    def outbox_pending(self, limit: int = 50) -> list[OutboxItem]:
+        with self._tx() as db:
+            rows = db.execute("SELECT id, ts, kind, payload FROM outbox WHERE sent_at IS NULL"
+                              " ORDER BY id LIMIT ?", (limit,)).fetchall()
+        return [OutboxItem(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    def outbox_sent(self, ids: list[int]) -> None:
+        now = time.time()
+        with self._tx() as db:
+            db.executemany("UPDATE outbox SET sent_at = ? WHERE id = ?", [(now, i) for i in ids])
+
+    # -- directory cache ----------------------------------------------------------
+    def replace_residents(self, residents: list[Resident]) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM residents")
+            db.executemany(
+                "INSERT INTO residents (id, first_name, last_name, unit, display_name) VALUES (?, ?, ?, ?, ?)",
+                [(r.id, r.first_name, r.last_name, r.unit, r.display_name) for r in residents])
+
+    def residents(self) -> list[Resident]:
+        with self._tx() as db:
+            rows = db.execute("SELECT id, first_name, last_name, unit, display_name FROM residents"
+                              " ORDER BY last_name, first_name").fetchall()
+        return [Resident(*r) for r in rows]
+
+    # -- revocations --------------------------------------------------------------
+    def revoke(self, credential_id: str, reason: str = "", ts: float | None = None) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO revocations (credential_id, revoked_at, reason) VALUES (?, ?, ?)",
+                       (credential_id, time.time() if ts is None else ts, reason))
+
+    def is_revoked(self, credential_id: str) -> bool:
+        with self._tx() as db:
+            return db.execute("SELECT 1 FROM revocations WHERE credential_id = ?",
+                              (credential_id,)).fetchone() is not None
+
+    def revocations(self) -> set[str]:
+        with self._tx() as db:
+            return {r[0] for r in db.execute("SELECT credential_id FROM revocations")}
+
+    # -- small settings (sync cursors and the like) -------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        with self._tx() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))

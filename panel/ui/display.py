@@ -1,0 +1,71 @@
+"""The screen as the app sees it: lay out, draw when something changed, answer taps.
+
+Renders only when what would be drawn differs from the last frame (widgets, the
+camera preview at a low rate, the ringing animation), so an idle panel costs
+almost nothing.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..core.events import Event, Touched
+from ..core.machine import PanelState, Screen
+from .layout import View, layout
+from .renderer import Renderer
+from .widgets import Widget, hit
+
+ANIMATED = (Screen.CALLING,)
+
+
+class Display:
+    def __init__(self, width: int, height: int, window: bool = False, fullscreen: bool = False):
+        self.renderer = Renderer(width, height, window=window, fullscreen=fullscreen)
+        self.widgets: list[Widget] = []
+        self.frames = 0                 # how many times the screen was drawn
+        self._drawn_key = None
+        self._preview: np.ndarray | None = None
+        self._preview_version = 0
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.renderer.size
+
+    def close(self) -> None:
+        self.renderer.close()
+
+    def set_preview(self, frame: np.ndarray) -> None:
+        self._preview = frame
+        self._preview_version += 1
+
+    def update(self, state: PanelState, view: View) -> bool:
+        """Lay out the state; draw if it looks different. True when drawn."""
+        widgets = layout(state, view)
+        key = (tuple(widgets),
+               self._preview_version if state.screen is Screen.HOME else None,
+               round((view.now - state.entered_at) * 10) if state.screen in ANIMATED else None)
+        self.widgets = widgets
+        if key == self._drawn_key:
+            return False
+        self.renderer.draw(widgets, self._preview)
+        self._drawn_key = key
+        self.frames += 1
+        return True
+
+    def tap(self, x: float, y: float) -> tuple[Widget | None, list[Event]]:
+        """What a finger at (x, y) does: the widget hit and the events to send."""
+        w = hit(self.widgets, x, y)
+        return w, [Touched(), *(w.action if w else ())]
+
+    def ui_json(self, screen: str) -> dict:
+        w, h = self.size
+        return {"screen": screen, "size": [w, h], "widgets": [x.to_json() for x in self.widgets]}
+
+
+def encode_png(rgb: np.ndarray) -> bytes:
+    """A frame from Renderer.rgb() as PNG bytes (thread-safe: no pygame involved)."""
+    ok, data = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise RuntimeError("PNG encoding failed")
+    return data.tobytes()

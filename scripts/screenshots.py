@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Render every panel screen headless into docs/screenshots/ (half size, for the README).
+
+    .venv/bin/python scripts/screenshots.py [--out DIR] [--full-size]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from hal.camera import SyntheticCamera  # noqa: E402
+from panel.config import Config  # noqa: E402
+from panel.core.machine import Screen, initial_state  # noqa: E402
+from panel.directory import Directory, load_property  # noqa: E402
+from panel.ui.display import Display  # noqa: E402
+from panel.ui.layout import View  # noqa: E402
+from panel.ui.strings import Strings  # noqa: E402
+
+NOON = 1_764_072_000.0      # a fixed wall-clock time, so the pictures do not change run to run
+
+
+def scenes():
+    base = replace(initial_state(0), cloud_online=True)
+    return {
+        "home": base,
+        "home-offline": replace(base, cloud_online=False),
+        "directory": replace(base, screen=Screen.DIRECTORY, query="smi"),
+        "calling": replace(base, screen=Screen.CALLING, resident_name="Olivia Smith", ringing=True),
+        "in-call": replace(base, screen=Screen.IN_CALL, resident_name="Olivia Smith", entered_at=-42),
+        "declined": replace(base, screen=Screen.CALL_ENDED, resident_name="Olivia Smith", resident_id="r01",
+                            message="declined"),
+        "no-answer": replace(base, screen=Screen.CALL_ENDED, resident_name="Olivia Smith", resident_id="r01",
+                             message="no_answer"),
+        "door-open": replace(base, screen=Screen.DOOR_OPEN),
+        "access-granted": replace(base, screen=Screen.ACCESS_GRANTED, message="Zoë Müller"),
+        "access-refused": replace(base, screen=Screen.ACCESS_DENIED, message="expired"),
+        "out-of-order": replace(base, screen=Screen.OUT_OF_ORDER, door_fault="relay board does not answer"),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="docs/screenshots")
+    ap.add_argument("--full-size", action="store_true")
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    config = Config()
+    prop = load_property(config.property_file)
+    directory = Directory(prop.residents, config.directory.display)
+    strings = Strings(config.panel.language)
+    preview = _preview_frame()
+    for (w, h), suffix in (((800, 1280), ""), ((1280, 800), "-landscape")):
+        display = Display(w, h)
+        display.set_preview(preview)
+        for name, state in scenes().items():
+            if suffix and name not in ("home", "directory", "calling"):
+                continue
+            display.update(state, View(w, h, prop.name, strings, directory, now=0.35, wall=NOON))
+            rgb = display.renderer.rgb()
+            if not args.full_size:
+                rgb = cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+            path = out / f"{name}{suffix}.png"
+            cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+            print(f"{path}  {path.stat().st_size // 1024} KiB")
+    return 0
+
+
+def _preview_frame() -> np.ndarray:
+    import asyncio
+
+    async def one():
+        cam = SyntheticCamera(640, 480, 10)
+        async for frame in cam.frames():
+            return frame
+    return asyncio.run(one())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""The `panel` command as a user runs it: a subprocess, its output and exit status."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+PANEL = [sys.executable, "-m", "panel"]
+ENV = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+ENV.pop("DISPLAY", None)
+ENV.pop("WAYLAND_DISPLAY", None)
+
+
+def panel(*args, timeout=30) -> subprocess.CompletedProcess:
+    return subprocess.run([*PANEL, *args], capture_output=True, text=True, timeout=timeout, env=ENV)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
+    assert result.returncode == 2, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("text,words", [
+    ("[door]\npulse_seconds = \n", ["broken.toml", "TOML syntax error", "line 2"]),
+    ("[door]\npulse_secnds = 3\n", ["unknown key 'door.pulse_secnds'"]),
+    ('[door]\npulse_seconds = "5"\n', ["'door.pulse_seconds' must be a number"]),
+    ('[camera]\nsource = "/no/such/camera"\n', ["'camera.source'", "not found"]),
+    ('[door]\nbackend = "osdp"\n', ["'door.backend'", "not available"]),
+])
+def test_broken_config_is_one_line_and_exit_2(tmp_path, text, words):
+    path = tmp_path / "broken.toml"
+    path.write_text(text + f'[panel]\nstate_dir = "{tmp_path}/state"\n[api]\nport = 0\n')
+    assert_one_line_error(panel("run", "--config", str(path), "--headless"), *words)
+
+
+def test_missing_config_file(tmp_path):
+    assert_one_line_error(panel("run", "--config", str(tmp_path / "none.toml")), "config file not found")
+
+
+@pytest.mark.parametrize("args,words", [
+    (["run"], ["--config"]),
+    (["frobnicate"], ["invalid choice", "frobnicate"]),
+    (["--port", "x"], ["--port", "invalid int"]),
+    (["--port", "99999"], ["--port"]),
+    (["scan"], ["IMAGE"]),
+])
+def test_bad_arguments_are_one_line_and_exit_2(args, words):
+    assert_one_line_error(panel(*args), *words)
+
+
+def test_help_lists_every_command():
+    result = panel("--help")
+    assert result.returncode == 0
+    for command in ("run", "scan", "config"):
+        assert command in result.stdout
+
+
+def test_config_check_and_defaults(tmp_path):
+    defaults = panel("config", "--defaults")
+    assert defaults.returncode == 0 and "[door]" in defaults.stdout
+    path = tmp_path / "all.toml"
+    path.write_text(defaults.stdout)
+    check = panel("config", "--check", str(path))
+    assert check.returncode == 0 and "OK" in check.stdout
+
+
+def wait_for_ready(proc: subprocess.Popen, timeout: float = 30) -> tuple[str, str]:
+    """Read the panel's start-up lines until the API line; return (url, token)."""
+    end = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < end:
+        line = proc.stdout.readline()
+        if not line:
+            raise AssertionError(f"panel exited early: {seen} {proc.stderr.read()}")
+        seen.append(line)
+        m = re.search(r"Local API: (\S+)\s+token: (\S+)", line)
+        if m:
+            return m.group(1), m.group(2)
+    raise AssertionError(f"no API line in {seen}")
+
+
+def get(url: str, token: str):
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.status, r.headers.get("Content-Type"), r.read()
+
+
+def test_demo_comes_up_answers_and_stops_cleanly_on_sigterm(tmp_path):
+    env = {**ENV, "HOME": str(tmp_path)}      # the demo keeps its state under ~/.local/state
+    proc = subprocess.Popen([*PANEL, "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    try:
+        url, token = wait_for_ready(proc)
+        status, kind, body = get(url + "/status", token)
+        assert status == 200 and json.loads(body)["screen"] == "home"
+        status, kind, body = get(url + "/screen.png", token)
+        assert kind == "image/png" and body[:8] == b"\x89PNG\r\n\x1a\n"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+    assert "Traceback" not in proc.stderr.read()
+    assert (tmp_path / ".local" / "state" / "entry-panel" / "panel.db").exists()
+
+
+def test_port_in_use_is_one_line(tmp_path):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        path = tmp_path / "p.toml"
+        path.write_text(f'[panel]\nstate_dir = "{tmp_path}/state"\n[api]\nport = {port}\n')
+        assert_one_line_error(panel("run", "--config", str(path), "--headless"), "cannot listen", str(port))

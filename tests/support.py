@@ -1,0 +1,93 @@
+"""Test helpers: a running panel on 127.0.0.1 with a throwaway state folder, and waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+import aiohttp  # noqa: E402
+
+from panel.app import App  # noqa: E402
+from panel.config import Config  # noqa: E402
+
+TOKEN = "test-token-0123456789abcdef"
+
+
+def make_config(tmp_path, **sections) -> Config:
+    """Defaults with a private state folder, any free port and a known token; then overrides."""
+    config = Config().replace("panel", state_dir=str(tmp_path / "state")).replace("api", port=0, token=TOKEN)
+    for section, changes in sections.items():
+        config = config.replace(section, **changes)
+    return config
+
+
+class RunningPanel:
+    def __init__(self, app: App, task: asyncio.Task, session: aiohttp.ClientSession):
+        self.app, self.task, self.session = app, task, session
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.app.api.port}/api/v1"
+
+    def request(self, method: str, path: str, token: str | None = TOKEN, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.session.request(method, self.url + path, headers=headers, **kwargs)
+
+    async def get_json(self, path: str) -> dict:
+        async with self.request("GET", path) as r:
+            assert r.status == 200, await r.text()
+            return await r.json()
+
+    async def post_json(self, path: str, body) -> dict:
+        async with self.request("POST", path, json=body) as r:
+            assert r.status == 200, await r.text()
+            return await r.json()
+
+    async def widget(self, label: str) -> dict:
+        ui = await self.get_json("/ui")
+        matches = [w for w in ui["widgets"] if w["label"] == label]
+        assert matches, f"no widget labelled {label!r} on {ui['screen']}: {[w['label'] for w in ui['widgets']]}"
+        return matches[0]
+
+    async def press(self, label: str) -> dict:
+        """Tap the middle of the widget with this label, as a finger would."""
+        x, y, w, h = (await self.widget(label))["rect"]
+        return await self.post_json("/touch", {"x": x + w / 2, "y": y + h / 2})
+
+    async def stop(self) -> None:
+        self.app.stop()
+        await asyncio.wait_for(self.task, 10)
+
+
+async def start_panel(config: Config) -> RunningPanel:
+    ready = asyncio.get_running_loop().create_future()
+    app = App(config, on_ready=lambda info: ready.done() or ready.set_result(info))
+    task = asyncio.create_task(app.run())
+    done, _ = await asyncio.wait([ready, task], timeout=20, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        task.result()           # raises what went wrong at start-up
+    assert ready in done, "panel did not come up"
+    return RunningPanel(app, task, aiohttp.ClientSession())
+
+
+async def until(condition, timeout: float = 5.0, what: str = "condition"):
+    """Wait until condition() (sync or async) is truthy and return it; fail after timeout.
+
+    A condition wait, not a sleep: it returns as soon as the thing has happened.
+    """
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        value = condition()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if loop.time() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)

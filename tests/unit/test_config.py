@@ -1,0 +1,114 @@
+"""Config: defaults run the demo; every kind of bad file gives one line naming the key."""
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from panel.config import ASSETS, Config, ConfigError, example_toml, load
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "panel.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def error_of(tmp_path, text: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        load(write(tmp_path, text))
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_no_file_gives_the_demo_defaults():
+    c = load(None)
+    assert c == Config()
+    assert c.door.backend == "gpio" and c.gpio.pin_factory == "mock"
+    assert c.camera.source == "synthetic"
+    assert c.property_file == ASSETS / "demo" / "property.toml" and c.property_file.exists()
+
+
+def test_a_file_overrides_only_what_it_names(tmp_path):
+    c = load(write(tmp_path, '[door]\npulse_seconds = 3\n[panel]\nname = "Elm House"\n'))
+    assert c.door.pulse_seconds == 3.0 and isinstance(c.door.pulse_seconds, float)
+    assert c.panel.name == "Elm House"
+    assert c.screen == Config().screen
+
+
+def test_relative_paths_are_relative_to_the_config_file(tmp_path):
+    c = load(write(tmp_path, '[panel]\nstate_dir = "state"\n[directory]\nproperty_file = "p.toml"\n'))
+    assert c.state_dir == tmp_path / "state"
+    assert c.property_file == tmp_path / "p.toml"
+
+
+def test_camera_index_may_be_written_as_a_number(tmp_path):
+    assert load(write(tmp_path, "[camera]\nsource = 0\n")).camera.source == "0"
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load(tmp_path / "nope.toml")
+
+
+def test_syntax_error_names_the_line(tmp_path):
+    msg = error_of(tmp_path, "[door]\npulse_seconds = \n")
+    assert "TOML syntax error" in msg and "line 2" in msg
+
+
+def test_unknown_key_suggests_the_right_one(tmp_path):
+    msg = error_of(tmp_path, "[door]\npulse_secnds = 3\n")
+    assert "unknown key 'door.pulse_secnds'" in msg and "did you mean 'pulse_seconds'" in msg
+
+
+def test_unknown_section(tmp_path):
+    assert "unknown section [dor]" in error_of(tmp_path, "[dor]\nx = 1\n")
+
+
+def test_wrong_type_names_key_and_value(tmp_path):
+    msg = error_of(tmp_path, '[door]\npulse_seconds = "five"\n')
+    assert "'door.pulse_seconds' must be a number" in msg and "'five'" in msg
+
+
+def test_boolean_is_not_a_number(tmp_path):
+    assert "'gpio.relay_pin' must be a whole number" in error_of(tmp_path, "[gpio]\nrelay_pin = true\n")
+
+
+def test_choice_lists_the_allowed_values(tmp_path):
+    msg = error_of(tmp_path, '[door]\nbackend = "relayboard"\n')
+    assert "'door.backend' must be one of 'gpio', 'modbus', 'osdp'" in msg
+
+
+def test_out_of_range(tmp_path):
+    assert "'api.port' = 70000 is out of range" in error_of(tmp_path, "[api]\nport = 70000\n")
+
+
+def test_section_must_be_a_table(tmp_path):
+    assert "'door' must be a section" in error_of(tmp_path, "door = 3\n")
+
+
+def test_short_token_is_refused(tmp_path):
+    assert "'api.token' is too short" in error_of(tmp_path, '[api]\ntoken = "abc"\n')
+
+
+def test_bad_osdp_key(tmp_path):
+    assert "'osdp.scbk' must be 32 hex digits" in error_of(tmp_path, '[osdp]\nscbk = "xyz"\n')
+
+
+def test_binary_file(tmp_path):
+    p = tmp_path / "bin.toml"
+    p.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load(p)
+
+
+def test_defaults_round_trip_through_toml(tmp_path):
+    text = example_toml()
+    tomllib.loads(text)
+    assert load(write(tmp_path, text)).door == Config().door
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ASSETS / "config").glob("*.toml")))
+def test_shipped_example_configs_are_valid(name):
+    load(ASSETS / "config" / name)
