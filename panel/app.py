@@ -16,12 +16,15 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 
+from hal.audio import open_microphone, open_speaker
 from hal.camera import decode_image, encode_jpeg
 
 from . import __version__
 from . import hardware
 from .access import ReplayGuard, load_trusted_keys, verify
 from .api.server import ApiError, ApiServer
+from .call import ice
+from .call.service import CallService
 from .config import Config
 from .core import effects as fx
 from .core import events as ev
@@ -76,6 +79,8 @@ class App:
         self.camera = None
         self.display: Display | None = None
         self.api: ApiServer | None = None
+        self.calls: CallService | None = None
+        self.speaker = None
         self.directory = Directory([])
         self.trusted_keys = load_trusted_keys(config.access.trusted_keys)
         self.revoked: set[str] = set()              # mirrors the store's revocations, for a fast check
@@ -98,6 +103,8 @@ class App:
                 tg.create_task(self._supervise("screen", self._screen_loop))
                 tg.create_task(self._supervise("camera", self._camera_loop))
                 tg.create_task(self._supervise("access log", self._log_writer))
+                if self.calls is not None:
+                    tg.create_task(self._supervise("cloud link", self.calls.run))
                 self._announce()
                 await self._stopping.wait()
                 raise _Shutdown
@@ -130,9 +137,17 @@ class App:
         self._redraw()
         self.api = ApiServer(self, cfg.api.host, cfg.api.port, self.token)
         await self.api.start()
+        if cfg.cloud.url:
+            ice.restrict(cfg.call.ice_addresses)
+            self.speaker = open_speaker(cfg.audio.speaker)
+            self.calls = CallService(
+                url=cfg.cloud.url, token=cfg.cloud.token, door_name=f"{cfg.panel.name}",
+                camera=self.camera, fps=cfg.camera.fps, open_microphone=lambda: open_microphone(cfg.audio.microphone),
+                speaker=self.speaker, ice_servers=cfg.call.ice_servers, video_codecs=cfg.call.video_codecs,
+                dispatch=self.dispatch, may_unlock=self._may_unlock)
 
     async def _cleanup(self) -> None:
-        steps = [("door", self._close_strike), ("api", self._stop_api), ("inputs", self._close_inputs),
+        steps = [("door", self._close_strike), ("calls", self._close_calls), ("api", self._stop_api), ("inputs", self._close_inputs),
                  ("camera", self._close_camera), ("store", self._close_store), ("screen", self._close_display)]
         for name, fn in steps:
             try:
@@ -143,6 +158,10 @@ class App:
     async def _close_strike(self):
         if self.strike is not None:
             await asyncio.wait_for(self.strike.close(), 1.5)
+
+    async def _close_calls(self):
+        if self.calls is not None:
+            await asyncio.wait_for(self.calls.close(), 1.0)
 
     async def _stop_api(self):
         if self.api is not None:
@@ -187,8 +206,8 @@ class App:
                 await asyncio.sleep(1.0)
 
     # -- events in, effects out -----------------------------------------------------------
-    def dispatch(self, event: ev.Event) -> None:
-        """Apply one event now, on the event-loop thread, and start its effects."""
+    def dispatch(self, event: ev.Event) -> list[fx.Effect]:
+        """Apply one event now, on the event-loop thread, and start its effects (returned)."""
         before = self.state
         self.state, effects = step(self.state, event, self.clock(), self.rules)
         for effect in effects:
@@ -198,6 +217,7 @@ class App:
                 log.info("screen %s -> %s", before.screen.value, self.state.screen.value)
             self._state_changed.set()
             self._redraw()
+        return effects
 
     def _carry_out(self, effect: fx.Effect) -> None:
         match effect:
@@ -206,8 +226,12 @@ class App:
             case fx.LogAccess():
                 frame = self.camera.latest if self.camera is not None else None
                 self._log_queue.put_nowait((effect, time.time(), frame))
-            case fx.StartCall() | fx.StopCall():
-                log.info("call service not available: %s", effect)
+            case fx.StartCall(call_id, resident_id):
+                if self.calls is not None:
+                    self.calls.start_call(call_id, resident_id)
+            case fx.StopCall(call_id, reason):
+                if self.calls is not None:
+                    self.calls.stop_call(call_id, reason)
             case fx.Ignored(event, screen, why):
                 log.debug("ignored %s on %s: %s", event, screen, why)
 
@@ -250,6 +274,11 @@ class App:
             log.error("door relay alarm: %s", info)
         self._state_changed.set()
 
+    def _may_unlock(self, resident_id: str, device: str) -> bool:
+        """Remote unlock: a resident of this property whose device and person are not revoked."""
+        return (self.directory.get(resident_id) is not None and f"holder:{resident_id}" not in self.revoked
+                and f"device:{device}" not in self.revoked)
+
     def _on_input(self, kind: str, info: dict) -> None:
         if kind == "door_contact":
             self.door_contact = bool(info.get("open"))
@@ -287,8 +316,6 @@ class App:
                         self.stop()
                     elif e.type == pygame.MOUSEBUTTONDOWN and e.button == 1:
                         self.touch(*e.pos)
-            if self.state.screen is Screen.HOME and self.camera is not None and self.camera.latest is not None:
-                self.display.set_preview(self.camera.latest)
             self._redraw()
 
     async def _camera_loop(self) -> None:
@@ -316,6 +343,8 @@ class App:
 
     def _redraw(self) -> None:
         if self.display is not None:
+            if self.state.screen is Screen.HOME and self.camera is not None:
+                self.display.set_preview(self.camera.latest)
             self.display.update(self.state, self._view())
 
     def _view(self) -> View:

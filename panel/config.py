@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import ipaddress
 import os
 import tomllib
 import types
@@ -93,6 +94,12 @@ class CameraSection:
 
 
 @dataclass(frozen=True)
+class AudioSection:
+    microphone: str = "tone"           # "tone" (simulated), "alsa:DEVICE" or "pulse:DEVICE"
+    speaker: str = "sink"              # "sink" (simulated), "alsa:DEVICE" or "pulse:DEVICE"
+
+
+@dataclass(frozen=True)
 class ApiSection:
     host: str = "127.0.0.1"
     port: int = 8780                   # 0 = any free port (printed at start)
@@ -109,6 +116,12 @@ class CloudSection:
 class CallSection:
     ring_timeout_seconds: float = 30.0
     max_call_seconds: float = 180.0
+    # STUN/TURN servers: "stun:host:port", "turn:user:password@host:port" (also turns:).
+    ice_servers: list[str] = field(default_factory=list)
+    # Restrict ICE candidates, and the connectivity checks accepted, to these local and
+    # remote addresses. Empty: no restriction. Tests on one machine use ["127.0.0.1"].
+    ice_addresses: list[str] = field(default_factory=list)
+    video_codecs: list[str] = field(default_factory=lambda: ["VP8", "H264"])   # preference order
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,7 @@ class Config:
     modbus: ModbusSection = field(default_factory=ModbusSection)
     osdp: OsdpSection = field(default_factory=OsdpSection)
     camera: CameraSection = field(default_factory=CameraSection)
+    audio: AudioSection = field(default_factory=AudioSection)
     api: ApiSection = field(default_factory=ApiSection)
     cloud: CloudSection = field(default_factory=CloudSection)
     call: CallSection = field(default_factory=CallSection)
@@ -249,6 +263,10 @@ def _coerce(value, hint, where: str, source: str):
             except ConfigError:
                 pass
         raise ConfigError(f"{source}: '{where}' has the wrong type: {_describe(value)}")
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{source}: '{where}' must be a list ([...]), got {_describe(value)}")
+        return [_coerce(v, typing.get_args(hint)[0], f"{where}[{i}]", source) for i, v in enumerate(value)]
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: '{where}' must be a table of names to strings, got {_describe(value)}")
@@ -288,6 +306,23 @@ def _check_ranges(config: Config, source: str) -> None:
         load_trusted_keys(config.access.trusted_keys)
     except ValueError as e:
         raise ConfigError(f"{source}: 'access.trusted_keys': {e}") from None
+    for key, simulated in (("microphone", "tone"), ("speaker", "sink")):
+        value = getattr(config.audio, key)
+        if value != simulated and not value.startswith(("alsa:", "pulse:")):
+            raise ConfigError(f"{source}: 'audio.{key}' = {value!r}: use \"{simulated}\", \"alsa:DEVICE\" "
+                              f"or \"pulse:DEVICE\"")
+    for i, codec in enumerate(config.call.video_codecs):
+        if codec not in ("VP8", "H264"):
+            raise ConfigError(f"{source}: 'call.video_codecs[{i}]' = {codec!r}: use \"VP8\" and/or \"H264\"")
+    for i, url in enumerate(config.call.ice_servers):
+        if not url.startswith(("stun:", "turn:", "turns:")):
+            raise ConfigError(f"{source}: 'call.ice_servers[{i}]' = {url!r}: expected stun:host:port or "
+                              f"turn:user:password@host:port")
+    for i, address in enumerate(config.call.ice_addresses):
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise ConfigError(f"{source}: 'call.ice_addresses[{i}]' = {address!r} is not an IP address") from None
     scbk = config.osdp.scbk
     if scbk and (len(scbk) != 32 or any(c not in "0123456789abcdefABCDEF" for c in scbk)):
         raise ConfigError(f"{source}: 'osdp.scbk' must be 32 hex digits (a 128-bit key), or empty for no secure channel")
@@ -324,6 +359,8 @@ def example_toml() -> str:
 def _toml_value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{ " + ", ".join(f"{_toml_value(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
     if isinstance(value, str):

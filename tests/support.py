@@ -91,3 +91,19 @@ async def until(condition, timeout: float = 5.0, what: str = "condition"):
         if loop.time() > end:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+async def start_cloud_and_panel(tmp_path, **sections):
+    """The dev cloud and a panel linked to it, ICE restricted to 127.0.0.1; link up."""
+    from panel.config import Config
+    from panel.sim.cloud import DevCloud
+
+    cloud = DevCloud(Config().property_file, panel_token="panel-token-for-tests")
+    await cloud.start()
+    call = {"ice_addresses": ["127.0.0.1"], **sections.pop("call", {})}
+    config = make_config(tmp_path, cloud={"url": cloud.panel_url, "token": cloud.panel_token}, call=call,
+                         **sections)
+    running = await start_panel(config)
+    running.cloud = cloud
+    await until(lambda: running.app.state.cloud_online, what="cloud link up")
+    return cloud, running

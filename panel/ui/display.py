@@ -35,9 +35,10 @@ class Display:
     def close(self) -> None:
         self.renderer.close()
 
-    def set_preview(self, frame: np.ndarray) -> None:
-        self._preview = frame
-        self._preview_version += 1
+    def set_preview(self, frame: np.ndarray | None) -> None:
+        if frame is not None and frame is not self._preview:
+            self._preview = frame
+            self._preview_version += 1
 
     def update(self, state: PanelState, view: View) -> bool:
         """Lay out the state; draw if it looks different. True when drawn."""

@@ -1,0 +1,122 @@
+"""Microphone and speaker as call media tracks.
+
+On a Pi the microphone and speaker are ALSA or PulseAudio devices, opened through
+aiortc's media helpers (FFmpeg via PyAV). Simulated, the microphone is a quiet
+tone (so a resident's browser has something to hear and tests can measure it) and
+the speaker is a sink that counts what arrived and how loud it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import logging
+import math
+import time
+
+import av
+import numpy as np
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 48000
+PTIME = 0.020
+
+
+class ToneTrack(AudioStreamTrack):
+    """A steady sine tone, paced in real time like a microphone."""
+
+    def __init__(self, frequency: float = 440.0, level: float = 0.1):
+        super().__init__()
+        self.frequency, self.level = frequency, level
+        self._samples = int(SAMPLE_RATE * PTIME)
+        self._start: float | None = None
+        self._pts = 0
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.time()
+        else:
+            self._pts += self._samples
+            wait = self._start + self._pts / SAMPLE_RATE - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        t = (np.arange(self._samples) + self._pts) / SAMPLE_RATE
+        wave = (np.sin(2 * math.pi * self.frequency * t) * self.level * 32767).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(wave.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = self._pts
+        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        return frame
+
+
+class SpeakerSink:
+    """Consumes a remote audio track: counts frames and remembers the loudest level,
+    so the emulator and tests can tell that the resident was heard."""
+
+    def __init__(self):
+        self.frames = 0
+        self.peak_rms = 0.0
+        self._task: asyncio.Task | None = None
+
+    def play(self, track: MediaStreamTrack) -> None:
+        self.stop()
+        self._task = asyncio.ensure_future(self._consume(track))
+
+    async def _consume(self, track: MediaStreamTrack) -> None:
+        try:
+            while True:
+                frame = await track.recv()
+                samples = frame.to_ndarray().astype(np.float32) / 32768.0
+                self.frames += 1
+                self.peak_rms = max(self.peak_rms, float(np.sqrt(np.mean(samples ** 2))) if samples.size else 0.0)
+        except MediaStreamError:
+            pass
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+
+class DeviceSpeaker:
+    """A real speaker through aiortc's MediaRecorder (ALSA "default", or PulseAudio)."""
+
+    def __init__(self, device: str = "default", backend: str = "alsa"):
+        self.device, self.backend = device, backend
+        self._recorder = None
+
+    def play(self, track: MediaStreamTrack) -> None:
+        from aiortc.contrib.media import MediaRecorder
+        self.stop()
+        self._recorder = MediaRecorder(self.device, format=self.backend)
+        self._recorder.addTrack(track)
+        asyncio.ensure_future(self._recorder.start())
+
+    def stop(self) -> None:
+        if self._recorder is not None:
+            asyncio.ensure_future(self._recorder.stop())
+            self._recorder = None
+
+
+def open_microphone(source: str) -> MediaStreamTrack:
+    """"tone" (simulated), or "alsa:DEVICE" / "pulse:DEVICE" for a real microphone."""
+    if source == "tone":
+        return ToneTrack()
+    backend, _, device = source.partition(":")
+    from aiortc.contrib.media import MediaPlayer
+    player = MediaPlayer(device or "default", format=backend, options={"channels": "1"})
+    if player.audio is None:
+        raise RuntimeError(f"microphone {source!r} gave no audio track")
+    return player.audio
+
+
+def open_speaker(sink: str):
+    """"sink" (simulated: counts what arrives), or "alsa:DEVICE" / "pulse:DEVICE"."""
+    if sink == "sink":
+        return SpeakerSink()
+    backend, _, device = sink.partition(":")
+    return DeviceSpeaker(device or "default", backend)

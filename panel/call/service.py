@@ -1,0 +1,166 @@
+"""Calls from the panel's point of view: the glue between the core's effects, the
+cloud signaling and the media session. Protocol: docs/signaling.md.
+
+Everything here runs on the event-loop thread. What the cloud says becomes a core
+event (`dispatch`); what the core decides (StartCall, StopCall) comes in through
+`start_call` / `stop_call`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from ..core import effects as fx
+from ..core import events as ev
+from .session import CallSession
+from .signaling import SignalingClient
+
+log = logging.getLogger(__name__)
+
+
+class CallService:
+    def __init__(self, *, url: str, token: str, door_name: str, camera, fps: float,
+                 open_microphone: Callable[[], object], speaker, ice_servers: list[str], video_codecs: list[str],
+                 dispatch: Callable[[ev.Event], list[fx.Effect]],
+                 may_unlock: Callable[[str, str], bool]):
+        self.door_name = door_name
+        self.camera, self.fps = camera, fps
+        self.open_microphone, self.speaker = open_microphone, speaker
+        self.ice_servers, self.video_codecs = ice_servers, video_codecs
+        self.dispatch = dispatch
+        self.may_unlock = may_unlock            # (resident_id, device) -> allowed to open without a call
+        self.signaling = SignalingClient(url, token, self._on_message, self._on_link)
+        self.session: CallSession | None = None
+        self.calls_started = 0
+        self._tasks: set[asyncio.Task] = set()
+
+    async def run(self) -> None:
+        await self.signaling.run()
+
+    # -- from the core ------------------------------------------------------------------
+    def start_call(self, call_id: str, resident_id: str) -> None:
+        self.calls_started += 1
+        self._send({"type": "call", "call_id": call_id, "resident_id": resident_id, "from": self.door_name},
+                   failed=lambda: self.dispatch(ev.CallFailed(call_id, "unavailable")))
+
+    def stop_call(self, call_id: str, reason: str) -> None:
+        in_call = self.session is not None and self.session.call_id == call_id
+        self._send({"type": "hangup" if in_call else "cancel", "call_id": call_id, "reason": reason})
+        self._end_session(call_id)
+
+    async def close(self) -> None:
+        """Shutdown: hang up a call in progress and close its media."""
+        if self.session is not None:
+            await self.signaling.send({"type": "hangup", "call_id": self.session.call_id, "reason": "shutdown"})
+            await self.session.close()
+            self.session = None
+        for task in list(self._tasks):
+            task.cancel()
+
+    # -- from the cloud -------------------------------------------------------------------
+    def _on_link(self, up: bool) -> None:
+        if not up and self.session is not None:
+            # Media may well survive a signaling blip, but nobody could hang up or open
+            # the door any more: end the call cleanly instead.
+            call_id = self.session.call_id
+            self._end_session(call_id)
+            self.dispatch(ev.CallEnded(call_id, "network"))
+        self.dispatch(ev.CloudLink(up))
+
+    def _on_message(self, m: dict) -> None:
+        kind, call_id = m["type"], str(m.get("call_id", ""))
+        if kind == "ringing":
+            self.dispatch(ev.CallRinging(call_id))
+        elif kind == "call_failed":
+            self.dispatch(ev.CallFailed(call_id, str(m.get("reason", "unavailable"))))
+        elif kind == "declined":
+            self.dispatch(ev.CallDeclined(call_id))
+        elif kind == "accepted":
+            self._accepted(call_id, str(m.get("device", "")))
+        elif kind == "answer":
+            if self.session is not None and self.session.call_id == call_id and isinstance(m.get("sdp"), str):
+                self._spawn(self._set_answer(self.session, m["sdp"]))
+        elif kind == "hangup":
+            if self._holds_call(call_id, m):
+                self._end_session(call_id)
+            self.dispatch(ev.CallEnded(call_id, str(m.get("reason", "hung_up"))))
+        elif kind == "control":
+            if self._holds_call(call_id, m) and isinstance(m.get("video"), bool):
+                self.session.set_video(m["video"])
+        elif kind == "open_door":
+            self._open_door(call_id, m)
+        elif kind == "remote_unlock":
+            self._remote_unlock(m)
+        else:
+            log.debug("cloud message %r not handled", kind)
+
+    def _holds_call(self, call_id: str, m: dict) -> bool:
+        return (self.session is not None and self.session.call_id == call_id
+                and self.session.device == m.get("device"))
+
+    def _accepted(self, call_id: str, device: str) -> None:
+        effects = self.dispatch(ev.CallAccepted(call_id, device))
+        if any(isinstance(e, fx.Ignored) for e in effects):
+            # Too late (the visitor cancelled, or the ring timed out): tell the device.
+            self._send({"type": "hangup", "call_id": call_id, "reason": "cancelled"})
+            return
+        self._end_session(None)
+        self.session = CallSession(call_id, device, camera=self.camera, fps=self.fps,
+                                   microphone=self.open_microphone(), speaker=self.speaker, ice=self.ice_servers,
+                                   video_codecs=self.video_codecs,
+                                   on_failed=lambda reason: self._media_failed(call_id, reason))
+        self._spawn(self._send_offer(self.session))
+
+    async def _send_offer(self, session: CallSession) -> None:
+        sdp = await session.offer()
+        if self.session is session:
+            await self.signaling.send({"type": "offer", "call_id": session.call_id, "sdp": sdp})
+
+    async def _set_answer(self, session: CallSession, sdp: str) -> None:
+        try:
+            await session.answer(sdp)
+        except Exception as e:          # a malformed answer must end the call, not the panel
+            log.warning("call %s: unusable answer from the device: %s", session.call_id, e)
+            self._media_failed(session.call_id, "error")
+
+    def _media_failed(self, call_id: str, reason: str) -> None:
+        if self.session is not None and self.session.call_id == call_id:
+            self._send({"type": "hangup", "call_id": call_id, "reason": reason})
+            self._end_session(call_id)
+            self.dispatch(ev.CallEnded(call_id, reason))
+
+    def _open_door(self, call_id: str, m: dict) -> None:
+        device = str(m.get("device", ""))
+        effects = self.dispatch(ev.DoorOpenRequested("call", str(m.get("who", "")), call_id, device))
+        ok = any(isinstance(e, fx.PulseDoor) for e in effects)
+        self._send({"type": "door", "call_id": call_id, "device": device, "ok": ok,
+                    "reason": "" if ok else "not_in_call"})
+
+    def _remote_unlock(self, m: dict) -> None:
+        device, resident_id = str(m.get("device", "")), str(m.get("resident_id", ""))
+        ok = self.may_unlock(resident_id, device)
+        if ok:
+            self.dispatch(ev.DoorOpenRequested("app", str(m.get("who", "")), None, device))
+        else:
+            log.warning("remote unlock refused for resident %r device %r", resident_id, device)
+        self._send({"type": "door", "device": device, "ok": ok, "reason": "" if ok else "revoked"})
+
+    # -- helpers --------------------------------------------------------------------------
+    def _end_session(self, call_id: str | None) -> None:
+        session = self.session
+        if session is not None and (call_id is None or session.call_id == call_id):
+            self.session = None
+            self._spawn(session.close())
+
+    def _send(self, message: dict, failed: Callable[[], None] | None = None) -> None:
+        async def send():
+            if not await self.signaling.send(message) and failed is not None:
+                failed()
+        self._spawn(send())
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

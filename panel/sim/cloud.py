@@ -1,0 +1,292 @@
+"""The dev cloud: signaling between the panel and residents' devices, device sign-in,
+and the resident web app, on 127.0.0.1. Protocol: docs/signaling.md.
+
+It plays the part of a property's cloud service for the emulator and the tests. It
+knows the property's residents (the same property file the panel reads) and lets a
+device sign in as a resident with a per-resident token (HMAC of a secret).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import WSCloseCode, web
+
+from ..directory import Resident, load_property
+
+log = logging.getLogger(__name__)
+
+WEBAPP = Path(__file__).resolve().parent / "webapp"
+CLOSE_UNAUTHORIZED = 4401
+
+
+@dataclass
+class Device:
+    id: str
+    resident_id: str
+    ws: web.WebSocketResponse
+
+
+@dataclass
+class Call:
+    id: str
+    resident_id: str
+    ringing: set[str] = field(default_factory=set)     # device ids still ringing
+    device: str = ""                                    # the device that accepted
+
+
+class DevCloud:
+    def __init__(self, property_file: str | Path, *, panel_token: str | None = None, host: str = "127.0.0.1",
+                 port: int = 0, secret: bytes | None = None):
+        prop = load_property(property_file)
+        self.property_name = prop.name
+        self.residents: dict[str, Resident] = {r.id: r for r in prop.residents}
+        self.panel_token = panel_token or secrets.token_urlsafe(24)
+        self.host, self.port = host, port
+        self.secret = secret or secrets.token_bytes(32)
+        self.panel: web.WebSocketResponse | None = None
+        self.devices: dict[str, Device] = {}
+        self.calls: dict[str, Call] = {}
+        self.log: list[dict] = []          # every signaling message seen, for tests and the curious
+        self._runner: web.AppRunner | None = None
+        self._sockets: set[web.WebSocketResponse] = set()
+
+    # -- life cycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        app = web.Application()
+        app.add_routes([web.get("/", self._index), web.get("/app", self._app_page),
+                        web.static("/static", WEBAPP), web.get("/ws/panel", self._panel_socket),
+                        web.get("/ws/device", self._device_socket)])
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port).start()
+        self.port = self._runner.addresses[0][1]
+        log.info("dev cloud on %s", self.url)
+
+    async def stop(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close(code=WSCloseCode.GOING_AWAY)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def panel_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/ws/panel"
+
+    def device_token(self, resident_id: str) -> str:
+        return hmac.new(self.secret, resident_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def app_link(self, resident_id: str) -> str:
+        """The resident web app, signed in as this resident."""
+        return f"{self.url}/app?resident={resident_id}&token={self.device_token(resident_id)}"
+
+    def device_url(self, resident_id: str, device: str) -> str:
+        return (f"ws://{self.host}:{self.port}/ws/device?resident={resident_id}&device={device}"
+                f"&token={self.device_token(resident_id)}")
+
+    # -- pages ----------------------------------------------------------------------------
+    async def _index(self, request: web.Request) -> web.Response:
+        rows = "\n".join(
+            f'<li><a href="{self.app_link(r.id)}">{_html(r.full_name)}</a> <span>{_html(r.unit)}</span></li>'
+            for r in sorted(self.residents.values(), key=lambda r: (r.last_name, r.first_name)))
+        page = (f"<!doctype html><html lang=en><meta charset=utf-8><title>{_html(self.property_name)}: residents"
+                f"</title><link rel=stylesheet href=/static/app.css><main><h1>{_html(self.property_name)}</h1>"
+                f"<p>Open the resident app as:</p><ul class=residents>{rows}</ul></main></html>")
+        return web.Response(text=page, content_type="text/html")
+
+    async def _app_page(self, request: web.Request) -> web.Response:
+        return web.FileResponse(WEBAPP / "index.html")
+
+    # -- the panel's socket -------------------------------------------------------------------
+    async def _panel_socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=10)
+        await ws.prepare(request)
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {self.panel_token}".encode()):
+            await ws.close(code=CLOSE_UNAUTHORIZED, message=b"wrong panel token")
+            return ws
+        if self.panel is not None:
+            await self.panel.close(code=WSCloseCode.POLICY_VIOLATION, message=b"replaced by a new connection")
+        self.panel = ws
+        self._sockets.add(ws)
+        try:
+            async for message in _json_messages(ws):
+                self.log.append({**message, "by": "panel"})
+                await self._from_panel(message)
+        finally:
+            self._sockets.discard(ws)
+            if self.panel is ws:
+                self.panel = None
+                for call in list(self.calls.values()):
+                    await self._to_devices(call.ringing | {call.device}, {"type": "ended", "call_id": call.id,
+                                                                          "reason": "panel_offline"})
+                self.calls.clear()
+        return ws
+
+    async def _from_panel(self, m: dict) -> None:
+        kind, call_id = m.get("type"), str(m.get("call_id", ""))
+        if kind == "call":
+            await self._ring(call_id, str(m.get("resident_id", "")), str(m.get("from", "")))
+        elif kind == "cancel" and call_id in self.calls:
+            call = self.calls.pop(call_id)
+            await self._to_devices(call.ringing, {"type": "cancelled", "call_id": call_id,
+                                                  "reason": m.get("reason", "cancelled")})
+        elif kind == "offer" and call_id in self.calls:
+            await self._to_devices({self.calls[call_id].device}, {"type": "offer", "call_id": call_id,
+                                                                   "sdp": m.get("sdp")})
+        elif kind == "hangup" and call_id in self.calls:
+            call = self.calls.pop(call_id)
+            await self._to_devices(call.ringing | {call.device}, {"type": "ended", "call_id": call_id,
+                                                                  "reason": m.get("reason", "hung_up")})
+        elif kind == "door":
+            await self._to_devices({str(m.get("device", ""))}, {"type": "door", "call_id": call_id,
+                                                                "ok": bool(m.get("ok")), "reason": m.get("reason", "")})
+
+    async def _ring(self, call_id: str, resident_id: str, door: str) -> None:
+        if resident_id not in self.residents:
+            await self._to_panel({"type": "call_failed", "call_id": call_id, "reason": "unknown_resident"})
+            return
+        devices = {d.id for d in self.devices.values() if d.resident_id == resident_id}
+        if not devices:
+            await self._to_panel({"type": "call_failed", "call_id": call_id, "reason": "unavailable"})
+            return
+        self.calls[call_id] = Call(call_id, resident_id, ringing=set(devices))
+        await self._to_devices(devices, {"type": "incoming", "call_id": call_id, "from": door})
+        await self._to_panel({"type": "ringing", "call_id": call_id, "devices": len(devices)})
+
+    # -- devices' sockets ----------------------------------------------------------------------
+    async def _device_socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=10)
+        await ws.prepare(request)
+        q = request.query
+        resident_id, device_id = q.get("resident", ""), q.get("device", "")
+        token_ok = hmac.compare_digest(q.get("token", "").encode(), self.device_token(resident_id).encode())
+        if resident_id not in self.residents or not token_ok or not device_id:
+            await ws.close(code=CLOSE_UNAUTHORIZED, message=b"unknown resident or wrong token")
+            return ws
+        if device_id in self.devices:
+            await self.devices[device_id].ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"replaced")
+        device = Device(device_id, resident_id, ws)
+        self.devices[device_id] = device
+        self._sockets.add(ws)
+        resident = self.residents[resident_id]
+        await ws.send_json({"type": "hello", "resident": resident.full_name, "resident_id": resident_id,
+                            "device": device_id, "property": self.property_name})
+        try:
+            async for message in _json_messages(ws):
+                self.log.append({**message, "by": device_id})
+                await self._from_device(device, message)
+        finally:
+            self._sockets.discard(ws)
+            if self.devices.get(device_id) is device:
+                del self.devices[device_id]
+                await self._device_gone(device)
+        return ws
+
+    async def _from_device(self, device: Device, m: dict) -> None:
+        kind, call_id = m.get("type"), str(m.get("call_id", ""))
+        call = self.calls.get(call_id)
+        who = self.residents[device.resident_id].full_name
+        if kind == "accept":
+            if call is None or call.device or device.id not in call.ringing:
+                await device.ws.send_json({"type": "answered_elsewhere" if call and call.device else "cancelled",
+                                           "call_id": call_id, "reason": "gone"})
+                return
+            call.ringing.discard(device.id)
+            call.device = device.id
+            others, call.ringing = call.ringing, set()
+            await self._to_devices(others, {"type": "answered_elsewhere", "call_id": call_id})
+            await self._to_panel({"type": "accepted", "call_id": call_id, "device": device.id})
+        elif kind in ("decline", "hangup") and call is not None and device.id in call.ringing:
+            del self.calls[call_id]
+            await self._to_devices(call.ringing - {device.id}, {"type": "cancelled", "call_id": call_id,
+                                                                "reason": "declined"})
+            await self._to_panel({"type": "declined", "call_id": call_id, "device": device.id})
+        elif kind == "hangup" and call is not None and call.device == device.id:
+            del self.calls[call_id]
+            await self._to_panel({"type": "hangup", "call_id": call_id, "device": device.id, "reason": "hung_up"})
+        elif kind == "answer" and call is not None and call.device == device.id:
+            await self._to_panel({"type": "answer", "call_id": call_id, "sdp": m.get("sdp")})
+        elif kind == "control" and call is not None and call.device == device.id:
+            await self._to_panel({"type": "control", "call_id": call_id, "device": device.id,
+                                  **{k: m[k] for k in ("video", "muted") if isinstance(m.get(k), bool)}})
+        elif kind == "open_door":
+            # The panel decides: only the device holding the active call may open.
+            await self._to_panel({"type": "open_door", "call_id": call_id, "device": device.id,
+                                  "resident_id": device.resident_id, "who": who},
+                                 or_else=device)
+        elif kind == "remote_unlock":
+            await self._to_panel({"type": "remote_unlock", "device": device.id, "resident_id": device.resident_id,
+                                  "who": who}, or_else=device)
+
+    async def _device_gone(self, device: Device) -> None:
+        for call in list(self.calls.values()):
+            if call.device == device.id:
+                del self.calls[call.id]
+                await self._to_panel({"type": "hangup", "call_id": call.id, "device": device.id, "reason": "gone"})
+            elif device.id in call.ringing:
+                call.ringing.discard(device.id)
+                if not call.ringing and not call.device:
+                    del self.calls[call.id]
+                    await self._to_panel({"type": "call_failed", "call_id": call.id, "reason": "unavailable"})
+
+    # -- sending ------------------------------------------------------------------------------
+    async def _to_panel(self, message: dict, or_else: Device | None = None) -> None:
+        if self.panel is None or self.panel.closed:
+            if or_else is not None:
+                await _send(or_else.ws, {"type": "door", "call_id": message.get("call_id", ""), "ok": False,
+                                         "reason": "panel_offline"})
+            return
+        await _send(self.panel, message)
+
+    async def _to_devices(self, device_ids: set[str], message: dict) -> None:
+        for device_id in device_ids:
+            device = self.devices.get(device_id)
+            if device is not None:
+                await _send(device.ws, message)
+
+    # -- for tests and the demo -----------------------------------------------------------------
+    async def wait_for_devices(self, resident_id: str, count: int) -> None:
+        while sum(d.resident_id == resident_id for d in self.devices.values()) < count:
+            await asyncio.sleep(0.01)
+
+
+async def _send(ws: web.WebSocketResponse, message: dict) -> None:
+    if ws.closed:
+        return
+    try:
+        await ws.send_json(message)
+    except (ConnectionResetError, RuntimeError) as e:
+        log.debug("send to a closing socket failed: %s", e)
+
+
+async def _json_messages(ws: web.WebSocketResponse):
+    from aiohttp import WSMsgType
+    async for msg in ws:
+        if msg.type != WSMsgType.TEXT:
+            continue
+        try:
+            data = json.loads(msg.data)
+        except json.JSONDecodeError:
+            await _send(ws, {"type": "error", "message": "not JSON"})
+            continue
+        if isinstance(data, dict):
+            yield data
+        else:
+            await _send(ws, {"type": "error", "message": "expected a JSON object"})
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
