@@ -107,6 +107,7 @@ class GpioInputs:
         self._bounce = bounce_time or 0.0
         self._devices: dict[str, DigitalInputDevice] = {}
         self._reported: dict[str, bool] = {}      # name -> last reported is_active
+        self._level: dict[str, bool] = {}         # name -> is_active at the latest edge
         self._timers: dict[str, asyncio.TimerHandle] = {}
         try:
             for name, pin in (("door_contact", contact_pin), ("exit", exit_pin), ("tamper", tamper_pin)):
@@ -114,8 +115,9 @@ class GpioInputs:
                     continue
                 dev = DigitalInputDevice(pin, pull_up=True, pin_factory=pin_factory)
                 self._devices[name] = dev
-                self._reported[name] = dev.is_active
-                dev.when_activated = dev.when_deactivated = self._edge_callback(name)
+                self._reported[name] = self._level[name] = dev.is_active
+                dev.when_activated = self._edge_callback(name, True)
+                dev.when_deactivated = self._edge_callback(name, False)
         except GPIOZeroError as e:
             self.close()
             raise RelayError(f"GPIO input on pin {pin}: {e}") from e
@@ -136,13 +138,14 @@ class GpioInputs:
             dev.close()
         self._devices.clear()
 
-    def _edge_callback(self, name: str) -> Callable[[], None]:
+    def _edge_callback(self, name: str, active: bool) -> Callable[[], None]:
         # Runs on a gpiozero thread (or the caller's thread for MockPin): hop to the loop.
-        return lambda: self._loop.call_soon_threadsafe(self._edge, name)
+        return lambda: self._loop.call_soon_threadsafe(self._edge, name, active)
 
-    def _edge(self, name: str) -> None:
+    def _edge(self, name: str, active: bool) -> None:
         if name not in self._devices:
             return                        # closed meanwhile
+        self._level[name] = active
         if (timer := self._timers.pop(name, None)) is not None:
             timer.cancel()                # still bouncing: restart the hold time
         if self._bounce > 0:
@@ -152,10 +155,9 @@ class GpioInputs:
 
     def _settle(self, name: str) -> None:
         self._timers.pop(name, None)
-        dev = self._devices.get(name)
-        if dev is None or dev.is_active == self._reported[name]:
+        if name not in self._devices or self._level[name] == self._reported[name]:
             return
-        active = self._reported[name] = dev.is_active
+        active = self._reported[name] = self._level[name]
         if name == "door_contact":
             self._emit("door_contact", {"open": not active})
         elif name == "tamper":

@@ -9,7 +9,6 @@ that is pulled out and plugged back in is picked up on the next command.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 
 from pymodbus import FramerType
@@ -17,8 +16,6 @@ from pymodbus.client import AsyncModbusSerialClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
 from .relay import RelayError
-
-log = logging.getLogger(__name__)
 
 __all__ = ["ModbusRelay"]
 
@@ -39,6 +36,9 @@ class ModbusRelay:
         try:
             reply = await client.write_coil(self.coil, energized, device_id=self.unit)
             self._check(reply, 5, "write")
+            if reply.address != self.coil or bool(reply.bits[0]) != energized:
+                self._drop()              # a late reply to an earlier request: start afresh
+                raise RelayError(f"{self.name}: write got an out-of-step reply ({reply})")
             reply = await client.read_coils(self.coil, count=1, device_id=self.unit)
             self._check(reply, 1, "read back")
         except asyncio.CancelledError:

@@ -49,7 +49,7 @@ class DoorStrike:
         self.alarm_after = alarm_after
         self.retry_interval = retry_interval
         self._on_event = on_event
-        self._unlocked = False           # last state the backend confirmed (logical)
+        self._state: bool | None = None  # confirmed logical unlocked state; None = unknown
         self._fault: str | None = None
         self._windows: dict[object, float] = {}   # caller token -> loop-time deadline
         self._io = asyncio.Lock()         # one backend command at a time
@@ -63,8 +63,9 @@ class DoorStrike:
 
     @property
     def unlocked(self) -> bool:
-        """True while the door is (or may still be) released."""
-        return self._unlocked
+        """True while the door is released, or may be: before start(), and after a
+        command the backend did not confirm (a Modbus write can land unanswered)."""
+        return self._state is not False
 
     @property
     def fault(self) -> str | None:
@@ -76,7 +77,6 @@ class DoorStrike:
         Does not raise when the backend is unreachable: the fault is reported and the
         strike keeps retrying in the background, so the rest of the panel can start.
         """
-        self._unlocked = True             # unknown after a crash: assume the worst
         self._ensure_closer()
         try:
             await asyncio.shield(self._waiter())
@@ -101,7 +101,7 @@ class DoorStrike:
             async with self._io:
                 # Reserve the window first, so the closer does not relock while we drive.
                 self._windows[token] = loop.time() + seconds
-                if not self._unlocked or self._fault:
+                if self._state is not True or self._fault:
                     await self._drive(unlocked=True)
                 # The window counts from the confirmed release.
                 self._windows[token] = loop.time() + seconds
@@ -183,7 +183,6 @@ class DoorStrike:
                 except RelayError as e:
                     error = e
                 else:
-                    self._cancel_alarm()
                     self._settle(None)
                     return
             self._settle(error)
@@ -196,17 +195,22 @@ class DoorStrike:
         energized = unlocked != self.fail_safe
         try:
             await self.backend.set(energized)
-        except RelayError as e:
-            self._set_fault(str(e) or type(e).__name__)
-            raise
-        except Exception as e:            # a backend bug or library error is a fault too
-            self._set_fault(f"{type(e).__name__}: {e}")
+        except BaseException as e:
+            if self._state is not unlocked:
+                self._state = None        # the command may or may not have landed
+            if isinstance(e, RelayError):
+                self._set_fault(str(e) or type(e).__name__)
+                raise
+            if not isinstance(e, Exception):
+                raise                     # cancelled: not a fault, the closer relocks
+            self._set_fault(f"{type(e).__name__}: {e}")   # a backend bug is a fault too
             raise RelayError(self._fault) from e
+        self._cancel_alarm()              # the backend answers: the failure episode is over
         if self._fault is not None:
             self._fault = None
             self._emit("relay_recovered", {})
-        if unlocked != self._unlocked:
-            self._unlocked = unlocked
+        if unlocked is not self._state:
+            self._state = unlocked
             self._emit("door_unlocked" if unlocked else "door_locked", {})
 
     def _set_fault(self, error: str) -> None:

@@ -101,19 +101,34 @@ def _wants_window(config, headless: bool) -> bool:
 
 
 def _demo(config, headless: bool) -> int:
-    """The demo: the firmware plus a development issuer whose keys it trusts."""
+    """The demo: the firmware, the dev cloud with the resident web app, and a
+    development issuer whose keys the panel trusts."""
     from .directory import load_property
+    from .sim.cloud import DevCloud
     from .sim.issuer import DevIssuer
 
     issuer = DevIssuer(config.state_dir / "dev-issuer.key")
     config = config.replace("access", trusted_keys=issuer.trusted_keys())
     residents = load_property(config.property_file).residents
     keys = issuer.write_demo_keys(config.state_dir / "demo-keys", residents, config.panel.door_id)
-    extra = [f"Demo QR keys: {keys[0].parent}/ (send one to POST camera/frame)"]
-    return _run(config, headless=headless, demo=True, extra_lines=extra)
+    # Next to the API port when it is fixed, so the resident links stay the same run to run.
+    cloud = DevCloud(config.property_file, port=config.api.port + 1 if config.api.port else 0)
+    lines = [f"Demo QR keys: {keys[0].parent}/ (send one to POST camera/frame)",
+             f"Resident app (dev cloud {cloud.url.rsplit(':', 1)[0]}): open a link to answer calls as that resident"]
+
+    async def start_cloud():
+        await cloud.start()
+        lines[1] = f"Resident app (dev cloud {cloud.url}): open a link to answer calls as that resident"
+        lines.extend(f"  {r.full_name} ({r.unit}): {cloud.app_link(r.id)}"
+                     for r in sorted(residents, key=lambda r: (r.last_name, r.first_name)))
+        return config.replace("cloud", url=cloud.panel_url, token=cloud.panel_token)
+
+    return _run(config, headless=headless, demo=True, extra_lines=lines, before=start_cloud, after=cloud.stop)
 
 
-def _run(config, headless: bool, demo: bool, extra_lines: list[str] = ()) -> int:
+def _run(config, headless: bool, demo: bool, extra_lines: list[str] = (), before=None, after=None) -> int:
+    """Run the panel until SIGINT/SIGTERM. `before` (async, returns the config to use)
+    and `after` run in the same event loop: the demo starts its dev cloud there."""
     from .app import App, Ready
     from .directory import PropertyError
     from .hardware import RelayError
@@ -121,6 +136,7 @@ def _run(config, headless: bool, demo: bool, extra_lines: list[str] = ()) -> int
 
     logging.basicConfig(level=config.panel.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)    # the strike reports relay faults once
     window = _wants_window(config, headless)
     if not window:
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -135,8 +151,16 @@ def _run(config, headless: bool, demo: bool, extra_lines: list[str] = ()) -> int
             print(line, flush=True)
         print("Press Ctrl-C to stop.", flush=True)
 
+    async def main():
+        cfg = await before() if before else config
+        try:
+            await App(cfg, window=window, on_ready=ready).run()
+        finally:
+            if after:
+                await after()
+
     try:
-        asyncio.run(App(config, window=window, on_ready=ready).run())
+        asyncio.run(main())
     except (ConfigError, RelayError, StoreError, PropertyError, OSError) as e:
         print(f"panel: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -147,6 +147,7 @@ class ModbusBoard:
         self.transitions: list[Transition] = []
         self._server: ModbusSerialServer | None = None
         self._changed: asyncio.Event | None = None
+        self._port_unplugged = False
 
     @property
     def running(self) -> bool:
@@ -156,8 +157,9 @@ class ModbusBoard:
         """Power the board up (again): it answers with the coil states it holds."""
         if self._server is not None:
             return
-        for path in self.cable.ends:
-            self.cable.plug(path)
+        self.cable.plug(self.board_port)
+        if not self._port_unplugged:
+            self.cable.plug(self.port)
         n = len(self.coils)
         device = SimDevice(self.unit, simdata=(
             [SimData(0, values=list(self.coils), datatype=DataType.BITS)],
@@ -188,9 +190,11 @@ class ModbusBoard:
 
     def unplug_port(self) -> None:
         """The panel's serial port vanishes (USB adapter pulled out)."""
+        self._port_unplugged = True
         self.cable.unplug(self.port)
 
     def plug_port(self) -> None:
+        self._port_unplugged = False
         self.cable.plug(self.port)
 
     async def close(self) -> None:

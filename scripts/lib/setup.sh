@@ -1,10 +1,11 @@
 # Shared set-up for scripts/run and scripts/test: install only what is missing.
 # Sourced, not executed. Idempotent: a second run does nothing but checks.
 
-# Debian packages the panel needs at run time or in tests.
+# Debian packages the panel needs to run, and those the tests need besides.
 #   libzbar0   pyzbar's decoder (the panel's second QR decoder)
-SYSTEM_PACKAGES=(libzbar0)
-[ -n "${PANEL_EXTRA_PACKAGES:-}" ] && SYSTEM_PACKAGES+=(${PANEL_EXTRA_PACKAGES})
+#   chromium   the resident's phone in end-to-end tests (driven by Playwright)
+RUN_PACKAGES=(libzbar0)
+TEST_PACKAGES=(chromium)
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 

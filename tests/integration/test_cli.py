@@ -76,8 +76,8 @@ def test_config_check_and_defaults(tmp_path):
     assert check.returncode == 0 and "OK" in check.stdout
 
 
-def wait_for_ready(proc: subprocess.Popen, timeout: float = 30) -> tuple[str, str]:
-    """Read the panel's start-up lines until the API line; return (url, token)."""
+def wait_for_ready(proc: subprocess.Popen, timeout: float = 30) -> tuple[str, str, list[str]]:
+    """Read the panel's start-up lines up to "Press Ctrl-C"; return (API url, token, lines)."""
     end = time.monotonic() + timeout
     seen = []
     while time.monotonic() < end:
@@ -85,10 +85,10 @@ def wait_for_ready(proc: subprocess.Popen, timeout: float = 30) -> tuple[str, st
         if not line:
             raise AssertionError(f"panel exited early: {seen} {proc.stderr.read()}")
         seen.append(line)
-        m = re.search(r"Local API: (\S+)\s+token: (\S+)", line)
-        if m:
-            return m.group(1), m.group(2)
-    raise AssertionError(f"no API line in {seen}")
+        if line.startswith("Press Ctrl-C"):
+            m = re.search(r"Local API: (\S+)\s+token: (\S+)", "".join(seen))
+            return m.group(1), m.group(2), seen
+    raise AssertionError(f"no start-up lines in {seen}")
 
 
 def get(url: str, token: str):
@@ -102,9 +102,17 @@ def test_demo_comes_up_answers_and_stops_cleanly_on_sigterm(tmp_path):
     proc = subprocess.Popen([*PANEL, "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
     try:
-        url, token = wait_for_ready(proc)
+        url, token, lines = wait_for_ready(proc)
         status, kind, body = get(url + "/status", token)
         assert status == 200 and json.loads(body)["screen"] == "home"
+        # One line per demo resident with a link that signs the resident app in as them.
+        links = [line for line in lines if "/app?resident=" in line]
+        assert len(links) == 38 and any(line.strip().startswith("Olivia Smith (1A): http://127.0.0.1:")
+                                        for line in links)
+        end = time.monotonic() + 10
+        while json.loads(get(url + "/status", token)[2])["cloud"]["link"] != "up":
+            assert time.monotonic() < end, "the demo panel never linked to its dev cloud"
+            time.sleep(0.05)
         status, kind, body = get(url + "/screen.png", token)
         assert kind == "image/png" and body[:8] == b"\x89PNG\r\n\x1a\n"
         proc.send_signal(signal.SIGTERM)

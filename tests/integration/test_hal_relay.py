@@ -1,0 +1,376 @@
+"""DoorStrike against real peers: gpiozero's MockFactory pins and a pymodbus RTU board on a pty.
+
+Every assertion on timing reads the transitions the peer recorded (MockPin.states,
+ModbusBoard.transitions), with tolerances; the tests wait on events, never on sleeps.
+"""
+
+import asyncio
+import logging
+import time
+
+import pytest
+from gpiozero.pins.mock import MockFactory
+
+from hal.gpio import GpioRelay
+from hal.modbus import ModbusRelay
+from hal.relay import DoorStrike, RelayError
+from panel.sim.modbus_board import ModbusBoard
+
+pytestmark = pytest.mark.timeout(20)
+
+SLACK = 0.15          # how late a relock may be recorded after its deadline on a loaded CI machine
+
+
+@pytest.fixture(autouse=True)
+def quiet_pymodbus():
+    # pymodbus logs every timeout with a frame dump; the strike reports faults itself.
+    logger = logging.getLogger("pymodbus")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    yield
+    logger.setLevel(level)
+
+
+class Events:
+    """on_event recorder that tests can wait on."""
+
+    def __init__(self):
+        self.log: list[tuple[float, str, dict]] = []
+        self._changed = asyncio.Event()
+
+    def __call__(self, name, data):
+        self.log.append((time.monotonic(), name, data))
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    @property
+    def names(self):
+        return [name for _, name, _ in self.log]
+
+    def times(self, name):
+        return [t for t, n, _ in self.log if n == name]
+
+    async def wait(self, name, count=1, timeout=5.0):
+        async with asyncio.timeout(timeout):
+            while self.names.count(name) < count:
+                await self._changed.wait()
+
+
+class Rig:
+    """A relay backend plus the peer's record of what it did: [(time, energized)]."""
+
+    def __init__(self, kind, backend, transitions, board=None):
+        self.kind, self.backend, self.transitions, self.board = kind, backend, transitions, board
+        self.events = Events()
+        self.strikes = []
+
+    def strike(self, **kw):
+        kw.setdefault("retry_interval", 0.05)
+        s = DoorStrike(self.backend, on_event=self.events, **kw)
+        self.strikes.append(s)
+        return s
+
+    def pulses(self):
+        """(start, duration) of every energized period, from the recorded transitions."""
+        out, on_at = [], None
+        for t, state in self.transitions():
+            if state and on_at is None:
+                on_at = t
+            elif not state and on_at is not None:
+                out.append((on_at, t - on_at))
+                on_at = None
+        return out
+
+    def energized(self):
+        return self.transitions()[-1][1] if self.transitions() else False
+
+
+def pin_transitions(pin):
+    # MockPin.states holds (seconds since the previous change, state); make it absolute.
+    out, t = [], 0.0
+    for stamp, state in pin.states[1:]:
+        t += stamp
+        out.append((t, state))
+    return out
+
+
+@pytest.fixture(params=["gpio", "modbus"])
+async def rig(request):
+    if request.param == "gpio":
+        relay = GpioRelay(17, pin_factory=MockFactory())
+        pin = relay.pin                     # the record outlives the device
+        r = Rig("gpio", relay, lambda: pin_transitions(pin))
+        yield r
+    else:
+        async with ModbusBoard(baudrate=115200) as board:
+            relay = ModbusRelay(board.port, baudrate=115200, timeout=0.2)
+            r = Rig("modbus", relay, lambda: [(t.time, t.state) for t in board.transitions_of(0)], board)
+            yield r
+            for s in r.strikes:             # before the board goes away
+                await s.close()
+    for s in r.strikes:
+        await s.close()
+
+
+@pytest.fixture
+async def board():
+    async with ModbusBoard(baudrate=115200) as b:
+        yield b
+
+
+# -- behaviour common to every backend --------------------------------------------------
+
+async def test_pulse_is_on_for_the_configured_time(rig):
+    strike = rig.strike()
+    await strike.start()
+    await strike.unlock_for(0.3)
+    assert not strike.unlocked and not rig.energized()
+    [(_, on)] = rig.pulses()
+    assert 0.3 <= on < 0.3 + SLACK
+    assert rig.events.names == ["door_locked", "door_unlocked", "door_locked"]
+
+
+async def test_second_call_while_open_extends_the_window(rig):
+    strike = rig.strike()
+    await strike.start()
+    first = asyncio.create_task(strike.unlock_for(0.3))
+    await rig.events.wait("door_unlocked")
+    second = asyncio.create_task(strike.unlock_for(0.5))   # ends later: extends
+    third = asyncio.create_task(strike.unlock_for(0.05))   # ends sooner: changes nothing
+    await asyncio.gather(first, second, third)
+    [(_, on)] = rig.pulses()                                # one pulse, never re-energized
+    assert 0.5 <= on < 0.5 + SLACK
+    # Every caller returned after the relock.
+    assert not strike.unlocked and rig.events.names[-1] == "door_locked"
+
+
+async def test_cancelling_the_caller_relocks_at_once(rig):
+    strike = rig.strike()
+    await strike.start()
+    caller = asyncio.create_task(strike.unlock_for(10))
+    await rig.events.wait("door_unlocked")
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    await rig.events.wait("door_locked", count=2)
+    [(_, on)] = rig.pulses()
+    assert on < 1.0 and not rig.energized()
+
+
+async def test_cancelled_caller_leaves_the_door_to_a_caller_still_holding_it(rig):
+    strike = rig.strike()
+    await strike.start()
+    long = asyncio.create_task(strike.unlock_for(10))
+    await rig.events.wait("door_unlocked")
+    short = asyncio.create_task(strike.unlock_for(0.3))
+    long.cancel()           # asyncio runs ready tasks in order: short registers its window first
+    await short                                             # relocks at the short window's end
+    [(_, on)] = rig.pulses()
+    assert 0.3 <= on < 0.3 + 1.0
+    assert long.cancelled() and not strike.unlocked
+
+
+async def test_an_exception_in_the_caller_relocks_at_once(rig):
+    strike = rig.strike()
+    await strike.start()
+
+    async def fails_while_the_door_is_open():
+        await rig.events.wait("door_unlocked")
+        raise ValueError("the caller broke")
+
+    with pytest.raises(ExceptionGroup):
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(strike.unlock_for(10))
+            tg.create_task(fails_while_the_door_is_open())
+    await rig.events.wait("door_locked", count=2)
+    [(_, on)] = rig.pulses()
+    assert on < 1.0
+
+    with pytest.raises(TimeoutError):                       # the same through asyncio.timeout
+        async with asyncio.timeout(0.2):
+            await strike.unlock_for(10)
+    await rig.events.wait("door_locked", count=3)
+    assert len(rig.pulses()) == 2 and rig.pulses()[1][1] < 1.0
+
+
+async def test_start_releases_a_relay_left_energized(rig):
+    await rig.backend.set(True)                             # a crash left the door released
+    strike = rig.strike()
+    await strike.start()
+    assert not rig.energized() and not strike.unlocked and strike.fault is None
+    assert rig.events.names == ["door_locked"]
+
+
+async def test_fail_safe_inverts_the_wiring(rig):
+    strike = rig.strike(fail_safe=True)
+    await strike.start()
+    assert rig.energized() and not strike.unlocked           # a maglock holds while powered
+    await strike.unlock_for(0.2)
+    assert rig.energized()
+    offs = [t for t, state in rig.transitions() if not state]
+    ons = [t for t, state in rig.transitions() if state]
+    assert len(offs) == 1 and 0.2 <= ons[-1] - offs[0] < 0.2 + SLACK
+    assert rig.events.names == ["door_locked", "door_unlocked", "door_locked"]
+
+
+async def test_a_listener_that_raises_does_not_reach_the_door(rig, caplog):
+    def bad_listener(name, data):
+        raise RuntimeError("listener bug")
+
+    strike = DoorStrike(rig.backend, on_event=bad_listener)
+    rig.strikes.append(strike)
+    await strike.start()
+    await strike.unlock_for(0.05)
+    assert not strike.unlocked and not rig.energized() and len(rig.pulses()) == 1
+    assert "listener bug" in caplog.text
+
+
+async def test_close_relocks_and_is_idempotent(rig):
+    strike = rig.strike()
+    await strike.start()
+    caller = asyncio.create_task(strike.unlock_for(10))
+    await rig.events.wait("door_unlocked")
+    await strike.close()
+    await strike.close()
+    await caller                                            # released by the relock on close
+    assert not rig.energized()
+    with pytest.raises(RelayError):
+        await strike.unlock_for(1)
+
+
+# -- Modbus: a board that dies, a port that vanishes ------------------------------------
+
+def modbus_rig(board, **relay_kw):
+    relay = ModbusRelay(board.port, baudrate=115200, timeout=0.2, **relay_kw)
+    return Rig("modbus", relay, lambda: [(t.time, t.state) for t in board.transitions_of(0)], board)
+
+
+async def test_board_killed_mid_pulse_alarms_and_relocks_when_it_answers_again(board):
+    rig = modbus_rig(board)
+    strike = rig.strike(alarm_after=0.6, retry_interval=0.05)
+    try:
+        await strike.start()
+        caller = asyncio.create_task(strike.unlock_for(0.3))
+        await rig.events.wait("door_unlocked")
+        await board.stop()                                  # hung: the relay stays energized
+        with pytest.raises(RelayError, match="no answer"):
+            await caller                                    # the first relock attempt failed
+        assert strike.unlocked and strike.fault and "no answer" in strike.fault
+        await rig.events.wait("relay_alarm")
+        [(fault_at, _, fault)] = [e for e in rig.events.log if e[1] == "relay_fault"]
+        [(alarm_at, _, alarm)] = [e for e in rig.events.log if e[1] == "relay_alarm"]
+        assert "no answer" in fault["error"] and alarm["error"]
+        assert alarm_at - fault_at >= 0.6 - 0.01
+        assert board.coils[0] is True                       # still released: why we alarmed
+
+        restarted_at = time.monotonic()
+        await board.start()
+        await rig.events.wait("door_locked", count=2)
+        assert not board.coils[0] and not strike.unlocked and strike.fault is None
+        # As soon as it answers: within one attempt's timeout plus one retry interval.
+        off_at = rig.transitions()[-1][0]
+        assert off_at - restarted_at < 0.2 + 0.05 + SLACK
+        names = rig.events.names
+        assert names.count("relay_fault") == 1 and names.count("relay_alarm") == 1
+        assert names.index("relay_recovered") > names.index("relay_alarm")
+    finally:
+        await strike.close()
+
+
+async def test_unlock_while_the_board_is_down_raises_and_stays_locked(board):
+    rig = modbus_rig(board)
+    strike = rig.strike(alarm_after=30)
+    try:
+        await strike.start()
+        await board.stop()
+        with pytest.raises(RelayError, match="no answer"):
+            await strike.unlock_for(1)
+        assert "door_unlocked" not in rig.events.names and rig.events.names.count("relay_fault") == 1
+        assert strike.unlocked                              # unconfirmed: it may have landed
+        await board.start()                                 # the strike was retrying to lock
+        await rig.events.wait("relay_recovered")
+        await rig.events.wait("door_locked", count=2)
+        assert not board.coils[0] and rig.pulses() == [] and strike.fault is None
+    finally:
+        await strike.close()
+
+
+async def test_a_release_the_board_applied_but_never_confirmed_is_relocked(board):
+    rig = modbus_rig(board)
+    strike = rig.strike(alarm_after=30)
+    try:
+        await strike.start()
+        caller = asyncio.create_task(strike.unlock_for(5))
+        await board.wait_coil(0, True)
+        await board.stop()                                  # dies before answering the write
+        with pytest.raises(RelayError, match="no answer"):
+            await caller
+        assert strike.unlocked and "door_unlocked" not in rig.events.names
+        await board.start()
+        await rig.events.wait("door_locked", count=2)
+        assert not board.coils[0] and not strike.unlocked
+    finally:
+        await strike.close()
+
+
+async def test_board_off_at_start_up_is_a_fault_not_a_crash(board):
+    await board.stop()
+    rig = modbus_rig(board)
+    strike = rig.strike()
+    try:
+        await strike.start()                                # does not raise
+        assert strike.fault and strike.unlocked             # unknown: assume the worst
+        await board.start()
+        await rig.events.wait("door_locked")
+        assert strike.fault is None and not strike.unlocked
+    finally:
+        await strike.close()
+
+
+async def test_serial_port_vanishing_and_returning(board):
+    rig = modbus_rig(board)
+    strike = rig.strike(alarm_after=30)
+    try:
+        await strike.start()
+        caller = asyncio.create_task(strike.unlock_for(0.3))
+        await rig.events.wait("door_unlocked")
+        board.unplug_port()                                 # USB adapter pulled mid-pulse
+        with pytest.raises(RelayError, match="serial port"):
+            await caller
+        await rig.events.wait("relay_fault")
+        assert board.coils[0] is True
+        board.plug_port()
+        await rig.events.wait("relay_recovered")
+        await board.wait_coil(0, False, timeout=2)
+        await strike.unlock_for(0.1)                        # and it works as before
+        assert len(rig.pulses()) == 2 and strike.fault is None
+    finally:
+        await strike.close()
+
+
+async def test_pulse_at_9600_baud():
+    async with ModbusBoard(baudrate=9600) as board:
+        relay = ModbusRelay(board.port, baudrate=9600)
+        strike = DoorStrike(relay)
+        await strike.start()
+        await strike.unlock_for(0.3)
+        await strike.close()
+        [on, off] = board.transitions_of(0)
+        assert on.state and not off.state
+        # The window counts from the confirmed release; the read-back and the
+        # relock frames add about 4 frames of ~8 ms each at 9600 baud.
+        assert 0.3 <= off.time - on.time < 0.3 + 0.04 + SLACK
+
+
+async def test_clear_errors_for_a_missing_port_and_a_wrong_unit(board, tmp_path):
+    with pytest.raises(RelayError, match="not found"):
+        await ModbusRelay(str(tmp_path / "ttyUSB9")).set(True)
+    wrong = ModbusRelay(board.port, baudrate=115200, unit=9, timeout=0.2)
+    with pytest.raises(RelayError, match="no answer.*unit id"):
+        await wrong.set(True)
+    await wrong.close()
+    bad_coil = ModbusRelay(board.port, baudrate=115200, coil=99, timeout=0.2)
+    with pytest.raises(RelayError, match="refused"):
+        await bad_coil.set(True)
+    await bad_coil.close()
+    assert board.transitions == []
