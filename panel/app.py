@@ -9,6 +9,7 @@ relocks the door, stops the API, closes the store and the screen.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 import signal
@@ -25,6 +26,7 @@ from .access import ReplayGuard, load_trusted_keys, verify
 from .api.server import ApiError, ApiServer
 from .call import ice
 from .call.service import CallService
+from .call.signaling import SignalingClient
 from .config import Config
 from .core import effects as fx
 from .core import events as ev
@@ -32,6 +34,7 @@ from .core.machine import PanelState, Rules, Screen, initial_state, step
 from .directory import Directory, load_property
 from .scanner import Scanner
 from .store import Store
+from .sync import CloudSync
 from .ui.display import Display, encode_png
 from .ui.layout import View
 from .ui.strings import Strings
@@ -80,6 +83,10 @@ class App:
         self.display: Display | None = None
         self.api: ApiServer | None = None
         self.calls: CallService | None = None
+        self.sync: CloudSync | None = None
+        self.signaling: SignalingClient | None = None
+        self.allow_visitors = config.access.allow_visitors          # the cloud's settings win once known
+        self.visitor_limit_hours = config.access.visitor_limit_hours
         self.speaker = None
         self.directory = Directory([])
         self.trusted_keys = load_trusted_keys(config.access.trusted_keys)
@@ -103,8 +110,9 @@ class App:
                 tg.create_task(self._supervise("screen", self._screen_loop))
                 tg.create_task(self._supervise("camera", self._camera_loop))
                 tg.create_task(self._supervise("access log", self._log_writer))
-                if self.calls is not None:
-                    tg.create_task(self._supervise("cloud link", self.calls.run))
+                if self.signaling is not None:
+                    tg.create_task(self._supervise("cloud link", self.signaling.run))
+                    tg.create_task(self._supervise("log upload", self.sync.run))
                 self._announce()
                 await self._stopping.wait()
                 raise _Shutdown
@@ -131,6 +139,9 @@ class App:
         await asyncio.to_thread(self.store.replace_residents, list(prop.residents))
         self.directory = Directory(await asyncio.to_thread(self.store.residents), cfg.directory.display)
         self.revoked = await asyncio.to_thread(self.store.revocations)
+        saved = await asyncio.to_thread(self.store.get_meta, "settings")
+        if saved:
+            self._apply_settings(json.loads(saved))
         self.camera = hardware.open_camera(cfg, on_fault=self._on_camera_fault)
         self.display = Display(cfg.screen.width, cfg.screen.height, window=self.window,
                                fullscreen=cfg.screen.fullscreen)
@@ -140,8 +151,12 @@ class App:
         if cfg.cloud.url:
             ice.restrict(cfg.call.ice_addresses)
             self.speaker = open_speaker(cfg.audio.speaker)
+            self.signaling = SignalingClient(cfg.cloud.url, cfg.cloud.token, self._on_cloud_message,
+                                             self._on_cloud_link)
+            self.sync = CloudSync(self.signaling, self.store, on_directory=self._on_directory,
+                                  on_revocations=self._on_revocations, on_settings=self._on_settings)
             self.calls = CallService(
-                url=cfg.cloud.url, token=cfg.cloud.token, door_name=f"{cfg.panel.name}",
+                signaling=self.signaling, door_name=f"{cfg.panel.name}",
                 camera=self.camera, fps=cfg.camera.fps, open_microphone=lambda: open_microphone(cfg.audio.microphone),
                 speaker=self.speaker, ice_servers=cfg.call.ice_servers, video_codecs=cfg.call.video_codecs,
                 dispatch=self.dispatch, may_unlock=self._may_unlock)
@@ -263,6 +278,8 @@ class App:
             who=entry.who, reason=entry.reason, credential_id=entry.credential_id, snapshot=snapshot, ts=ts)
         log.info("access log #%d: %s %s %s %s", event_id, "granted" if entry.granted else "refused",
                  entry.method, entry.who, entry.reason)
+        if self.sync is not None:
+            self.sync.wake()
 
     # -- hardware callbacks (event-loop thread) ------------------------------------------
     def _on_strike_event(self, kind: str, info: dict) -> None:
@@ -273,6 +290,35 @@ class App:
         elif kind == "relay_alarm":
             log.error("door relay alarm: %s", info)
         self._state_changed.set()
+
+    # -- the cloud ------------------------------------------------------------------------
+    def _on_cloud_message(self, m: dict) -> None:
+        if m["type"] in CloudSync.TYPES:
+            self.sync.on_message(m)
+        else:
+            self.calls.on_message(m)
+
+    def _on_cloud_link(self, up: bool) -> None:
+        self.sync.on_link(up)
+        self.calls.on_link(up)
+
+    def _on_directory(self, residents) -> None:
+        self.directory = Directory(residents, self.config.directory.display)
+        self._redraw()
+        self._spawn(asyncio.to_thread(self.store.replace_residents, residents))
+        log.info("directory from the cloud: %d residents", len(residents))
+
+    def _on_revocations(self, ids: list[str]) -> None:
+        for credential_id in set(ids) - self.revoked:
+            self._spawn(self.revoke(credential_id, "cloud"))
+
+    def _on_settings(self, settings: dict) -> None:
+        self._apply_settings(settings)
+        self._spawn(asyncio.to_thread(self.store.set_meta, "settings", json.dumps(settings)))
+
+    def _apply_settings(self, settings: dict) -> None:
+        self.allow_visitors = settings.get("allow_visitors", self.allow_visitors)
+        self.visitor_limit_hours = settings.get("visitor_limit_hours", self.visitor_limit_hours)
 
     def _may_unlock(self, resident_id: str, device: str) -> bool:
         """Remote unlock: a resident of this property whose device and person are not revoked."""
@@ -327,8 +373,8 @@ class App:
             decision = verify(text, now=time.time(), door=self.config.panel.door_id, trusted_keys=self.trusted_keys,
                               is_revoked=self.revoked.__contains__,
                               is_holder_revoked=lambda holder: f"holder:{holder}" in self.revoked,
-                              visitor_limit_hours=self.config.access.visitor_limit_hours,
-                              allow_visitors=self.config.access.allow_visitors, replay=self.replay)
+                              visitor_limit_hours=self.visitor_limit_hours,
+                              allow_visitors=self.allow_visitors, replay=self.replay)
         except Exception:
             log.exception("checking a scanned code failed")
             self.dispatch(ev.CredentialChecked(False, "error"))
@@ -338,8 +384,8 @@ class App:
 
     async def revoke(self, credential_id: str, reason: str = "") -> None:
         """Withdraw a credential (or "holder:<id>" for all of a holder's) now and across restarts."""
+        self.revoked.add(credential_id)         # effective at once, before the disk write
         await asyncio.to_thread(self.store.revoke, credential_id, reason)
-        self.revoked.add(credential_id)
 
     def _redraw(self) -> None:
         if self.display is not None:
@@ -358,7 +404,7 @@ class App:
         if s.screen in (Screen.CALLING, Screen.IN_CALL):
             call = {"id": s.call_id, "resident_id": s.resident_id, "resident": s.resident_name,
                     "state": "in_call" if s.screen is Screen.IN_CALL else ("ringing" if s.ringing else "calling"),
-                    "device": s.device or None}
+                    "device": s.device or None, "via": s.ring_via or None}
         contact = "unknown" if self.door_contact is None else ("open" if self.door_contact else "closed")
         return {
             "panel": {"name": self.config.panel.name, "door_id": self.config.panel.door_id,

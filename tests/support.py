@@ -101,8 +101,9 @@ async def start_cloud_and_panel(tmp_path, **sections):
     cloud = DevCloud(Config().property_file, panel_token="panel-token-for-tests")
     await cloud.start()
     call = {"ice_addresses": ["127.0.0.1"], **sections.pop("call", {})}
+    access = {"trusted_keys": cloud.issuer.trusted_keys(), **sections.pop("access", {})}
     config = make_config(tmp_path, cloud={"url": cloud.panel_url, "token": cloud.panel_token}, call=call,
-                         **sections)
+                         access=access, **sections)
     running = await start_panel(config)
     running.cloud = cloud
     await until(lambda: running.app.state.cloud_online, what="cloud link up")

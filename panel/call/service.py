@@ -1,9 +1,9 @@
 """Calls from the panel's point of view: the glue between the core's effects, the
 cloud signaling and the media session. Protocol: docs/signaling.md.
 
-Everything here runs on the event-loop thread. What the cloud says becomes a core
-event (`dispatch`); what the core decides (StartCall, StopCall) comes in through
-`start_call` / `stop_call`.
+Everything here runs on the event-loop thread. What the cloud says (`on_message`,
+`on_link`, routed here by the app) becomes a core event (`dispatch`); what the core
+decides (StartCall, StopCall) comes in through `start_call` / `stop_call`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 class CallService:
-    def __init__(self, *, url: str, token: str, door_name: str, camera, fps: float,
+    def __init__(self, *, signaling: SignalingClient, door_name: str, camera, fps: float,
                  open_microphone: Callable[[], object], speaker, ice_servers: list[str], video_codecs: list[str],
                  dispatch: Callable[[ev.Event], list[fx.Effect]],
                  may_unlock: Callable[[str, str], bool]):
@@ -31,13 +31,10 @@ class CallService:
         self.ice_servers, self.video_codecs = ice_servers, video_codecs
         self.dispatch = dispatch
         self.may_unlock = may_unlock            # (resident_id, device) -> allowed to open without a call
-        self.signaling = SignalingClient(url, token, self._on_message, self._on_link)
+        self.signaling = signaling
         self.session: CallSession | None = None
         self.calls_started = 0
         self._tasks: set[asyncio.Task] = set()
-
-    async def run(self) -> None:
-        await self.signaling.run()
 
     # -- from the core ------------------------------------------------------------------
     def start_call(self, call_id: str, resident_id: str) -> None:
@@ -60,7 +57,7 @@ class CallService:
             task.cancel()
 
     # -- from the cloud -------------------------------------------------------------------
-    def _on_link(self, up: bool) -> None:
+    def on_link(self, up: bool) -> None:
         if not up and self.session is not None:
             # Media may well survive a signaling blip, but nobody could hang up or open
             # the door any more: end the call cleanly instead.
@@ -69,10 +66,10 @@ class CallService:
             self.dispatch(ev.CallEnded(call_id, "network"))
         self.dispatch(ev.CloudLink(up))
 
-    def _on_message(self, m: dict) -> None:
+    def on_message(self, m: dict) -> None:
         kind, call_id = m["type"], str(m.get("call_id", ""))
         if kind == "ringing":
-            self.dispatch(ev.CallRinging(call_id))
+            self.dispatch(ev.CallRinging(call_id, "phone" if m.get("via") == "phone" else "app"))
         elif kind == "call_failed":
             self.dispatch(ev.CallFailed(call_id, str(m.get("reason", "unavailable"))))
         elif kind == "declined":

@@ -81,6 +81,7 @@ class CallAgain(Event):
 @dataclass(frozen=True)
 class CallRinging(Event):
     call_id: str
+    via: str = "app"        # "app": the resident's devices ring; "phone": their phone line is called
 
 
 @dataclass(frozen=True)

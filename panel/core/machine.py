@@ -55,6 +55,7 @@ class PanelState:
     call_id: str = ""
     call_seq: int = 0                   # makes call ids unique within a run
     ringing: bool = False
+    ring_via: str = ""                  # "app" or "phone" once ringing
     device: str = ""                    # the device that accepted the call
     message: str = ""                   # reason code or holder name on message screens
     door_fault: str = ""                # non-empty while the relay is unreachable
@@ -86,12 +87,12 @@ def _go(state: PanelState, screen: Screen, now: float, deadline: float | None, *
 
 def _go_home(state: PanelState, now: float) -> PanelState:
     return _go(state, state.home, now, None, query="", scroll=0, resident_id="",
-               resident_name="", call_id="", ringing=False, device="", message="")
+               resident_name="", call_id="", ringing=False, ring_via="", device="", message="")
 
 
 def _message(state: PanelState, screen: Screen, now: float, rules: Rules, message: str) -> PanelState:
     return _go(state, screen, now, now + rules.message_seconds, message=message,
-               call_id="", ringing=False, device="")
+               call_id="", ringing=False, ring_via="", device="")
 
 
 def _ignore(state: PanelState, event: ev.Event, why: str = "not expected on this screen") -> Result:
@@ -198,7 +199,7 @@ def _for_this_call(state: PanelState, event, *screens: Screen) -> bool:
 def _call_ringing(state: PanelState, event: ev.CallRinging, now: float, rules: Rules) -> Result:
     if not _for_this_call(state, event, Screen.CALLING):
         return _ignore(state, event, "not the call being placed")
-    return replace(state, ringing=True), []
+    return replace(state, ringing=True, ring_via=event.via), []
 
 
 def _call_accepted(state: PanelState, event: ev.CallAccepted, now: float, rules: Rules) -> Result:

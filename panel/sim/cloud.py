@@ -9,17 +9,23 @@ device sign in as a resident with a per-resident token (HMAC of a secret).
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
 import logging
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import WSCloseCode, web
 
 from ..directory import Resident, load_property
+from . import admin
+from .issuer import DevIssuer
+from .mail import MailSink
+from .office import Office
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +50,20 @@ class Call:
 
 class DevCloud:
     def __init__(self, property_file: str | Path, *, panel_token: str | None = None, host: str = "127.0.0.1",
-                 port: int = 0, secret: bytes | None = None):
+                 port: int = 0, secret: bytes | None = None, staff_token: str | None = None,
+                 issuer: DevIssuer | None = None, smtp: tuple[str, int] | None = None):
+        """smtp: the (host, port) e-mail goes to; None = a local sink this cloud runs."""
         prop = load_property(property_file)
         self.property_name = prop.name
-        self.residents: dict[str, Resident] = {r.id: r for r in prop.residents}
+        self.office = Office.from_residents(prop.residents)
+        self.issuer = issuer or DevIssuer(None)
         self.panel_token = panel_token or secrets.token_urlsafe(24)
+        self.staff_token = staff_token or secrets.token_urlsafe(24)
         self.host, self.port = host, port
         self.secret = secret or secrets.token_bytes(32)
+        self.mail_sink = MailSink(host) if smtp is None else None
+        self.smtp = smtp
+        self.phone_line: list[dict] = []   # calls to residents who chose to be called on the phone
         self.panel: web.WebSocketResponse | None = None
         self.devices: dict[str, Device] = {}
         self.calls: dict[str, Call] = {}
@@ -59,11 +72,19 @@ class DevCloud:
         self._sockets: set[web.WebSocketResponse] = set()
 
     # -- life cycle ---------------------------------------------------------------------
+    @property
+    def residents(self) -> dict[str, Resident]:
+        return {t.resident.id: t.resident for t in self.office.tenants.values()}
+
     async def start(self) -> None:
+        if self.mail_sink is not None:
+            await self.mail_sink.start()
+            self.smtp = (self.mail_sink.host, self.mail_sink.port)
         app = web.Application()
         app.add_routes([web.get("/", self._index), web.get("/app", self._app_page),
                         web.static("/static", WEBAPP), web.get("/ws/panel", self._panel_socket),
                         web.get("/ws/device", self._device_socket)])
+        admin.add_routes(app, self)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
@@ -76,6 +97,8 @@ class DevCloud:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.mail_sink is not None:
+            await self.mail_sink.stop()
 
     @property
     def url(self) -> str:
@@ -121,6 +144,10 @@ class DevCloud:
             await self.panel.close(code=WSCloseCode.POLICY_VIOLATION, message=b"replaced by a new connection")
         self.panel = ws
         self._sockets.add(ws)
+        # What the panel must know to work on its own: who lives here, what is revoked, the rules.
+        await self.push_directory()
+        await self._to_panel({"type": "revocations", "ids": sorted(self.office.revocations)})
+        await self.push_settings()
         try:
             async for message in _json_messages(ws):
                 self.log.append({**message, "by": "panel"})
@@ -153,10 +180,27 @@ class DevCloud:
         elif kind == "door":
             await self._to_devices({str(m.get("device", ""))}, {"type": "door", "call_id": call_id,
                                                                 "ok": bool(m.get("ok")), "reason": m.get("reason", "")})
+        elif kind == "event" and isinstance(m.get("id"), int) and isinstance(m.get("entry"), dict):
+            entry = dict(m["entry"])
+            snapshot = m.get("snapshot")
+            if isinstance(snapshot, str):
+                try:
+                    entry["snapshot"] = base64.b64decode(snapshot, validate=True)
+                except ValueError:
+                    entry["snapshot"] = None
+            self.office.record("panel", m["id"], entry)
+            await self._to_panel({"type": "event_ack", "id": m["id"]})
 
     async def _ring(self, call_id: str, resident_id: str, door: str) -> None:
-        if resident_id not in self.residents:
+        tenant = self.office.tenants.get(resident_id)
+        if tenant is None:
             await self._to_panel({"type": "call_failed", "call_id": call_id, "reason": "unknown_resident"})
+            return
+        if tenant.contact == "phone":
+            # No real telephony: the call is shown on the simulated phone line and rings out.
+            self.phone_line.append({"call_id": call_id, "resident_id": resident_id, "phone": tenant.phone,
+                                    "from": door, "at": time.time()})
+            await self._to_panel({"type": "ringing", "call_id": call_id, "devices": 0, "via": "phone"})
             return
         devices = {d.id for d in self.devices.values() if d.resident_id == resident_id}
         if not devices:
@@ -173,7 +217,8 @@ class DevCloud:
         q = request.query
         resident_id, device_id = q.get("resident", ""), q.get("device", "")
         token_ok = hmac.compare_digest(q.get("token", "").encode(), self.device_token(resident_id).encode())
-        if resident_id not in self.residents or not token_ok or not device_id:
+        if (resident_id not in self.residents or not token_ok or not device_id
+                or f"device:{device_id}" in self.office.revocations):
             await ws.close(code=CLOSE_UNAUTHORIZED, message=b"unknown resident or wrong token")
             return ws
         if device_id in self.devices:
@@ -198,7 +243,10 @@ class DevCloud:
     async def _from_device(self, device: Device, m: dict) -> None:
         kind, call_id = m.get("type"), str(m.get("call_id", ""))
         call = self.calls.get(call_id)
-        who = self.residents[device.resident_id].full_name
+        resident = self.residents.get(device.resident_id)
+        if resident is None:            # moved out a moment ago; their socket is closing
+            return
+        who = resident.full_name
         if kind == "accept":
             if call is None or call.device or device.id not in call.ringing:
                 await device.ws.send_json({"type": "answered_elsewhere" if call and call.device else "cancelled",
@@ -256,6 +304,24 @@ class DevCloud:
             device = self.devices.get(device_id)
             if device is not None:
                 await _send(device.ws, message)
+
+    # -- keeping the panel up to date ---------------------------------------------------------
+    async def push_directory(self) -> None:
+        await self._to_panel({"type": "directory", "residents": [
+            {"id": r.id, "first_name": r.first_name, "last_name": r.last_name, "unit": r.unit,
+             "display_name": r.display_name} for r in self.office.residents()]})
+
+    async def push_settings(self) -> None:
+        s = self.office.settings
+        await self._to_panel({"type": "settings", "allow_visitors": s.allow_visitors,
+                              "visitor_limit_hours": s.visitor_limit_hours})
+
+    async def moved_out(self, resident_id: str) -> None:
+        """After a move-out: the panel forgets them and revokes all they hold; their devices go."""
+        await self.push_directory()
+        await self._to_panel({"type": "revocations", "ids": sorted(self.office.revocations)})
+        for device in [d for d in self.devices.values() if d.resident_id == resident_id]:
+            await device.ws.close(code=CLOSE_UNAUTHORIZED, message=b"moved out")
 
     # -- for tests and the demo -----------------------------------------------------------------
     async def wait_for_devices(self, resident_id: str, count: int) -> None:

@@ -16,11 +16,14 @@ DEV_KID = "dev-1"
 
 
 class DevIssuer:
-    def __init__(self, key_file: str | Path, kid: str = DEV_KID):
-        """Load the issuer key from key_file, creating it (mode 600) on first use."""
-        self.path = Path(key_file)
+    def __init__(self, key_file: str | Path | None, kid: str = DEV_KID):
+        """Load the issuer key from key_file, creating it (mode 600) on first use;
+        None: a key in memory only (tests)."""
+        self.path = Path(key_file) if key_file is not None else None
         self.kid = kid
-        if self.path.exists():
+        if self.path is None:
+            self.private_key = generate_private_key()
+        elif self.path.exists():
             self.private_key = load_private_key(self.path.read_text().strip())
         else:
             self.private_key = generate_private_key()

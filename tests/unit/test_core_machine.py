@@ -114,9 +114,14 @@ def test_call_while_cloud_offline_says_unavailable():
 
 def test_ringing_then_accept_then_timer():
     state, _ = run(calling(), ev.CallRinging("call-1"))
-    assert state.ringing
+    assert state.ringing and state.ring_via == "app"
     state, _ = run(state, ev.CallAccepted("call-1", "phone-a"), now=4)
     assert state.screen is Screen.IN_CALL and state.device == "phone-a" and state.deadline == 184
+
+
+def test_ringing_a_phone_line_is_shown_as_such():
+    state, _ = run(calling(), ev.CallRinging("call-1", via="phone"))
+    assert state.ringing and state.ring_via == "phone"
 
 
 def test_ring_timeout_is_no_answer_and_stops_the_call():

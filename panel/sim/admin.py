@@ -1,0 +1,267 @@
+"""The dev cloud's back office on the web: the staff JSON API (bearer staff token),
+the staff page, residents inviting visitors, and the visitor's activation page.
+
+    GET    /api/admin/residents                     list
+    POST   /api/admin/residents                     move in  {first_name, last_name, unit, display_name?,
+                                                              contact: "app"|"phone", phone?}
+    DELETE /api/admin/residents/{id}                move out
+    GET    /api/admin/invitations                   list
+    POST   /api/admin/invitations                   invite   {name, email, from, until, doors?}
+    GET    /api/admin/settings | PUT {allow_visitors?, visitor_limit_hours?}
+    GET    /api/admin/log?door=main                 access log, newest first
+    GET    /api/admin/log/{n}/snapshot.jpg
+    GET    /api/admin/mail                          what the local SMTP sink received
+    GET    /api/admin/phone                         calls shown on the simulated phone line
+    POST   /api/resident/invitations?resident=&token=   a resident invites a visitor
+    GET    /admin                                   the staff page
+    GET    /invite/{token}                          the visitor's activation page (their QR key)
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import io
+import json
+import logging
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from ..access import qr_code
+from .mail import send_mail
+from .office import OfficeError
+
+if TYPE_CHECKING:
+    from .cloud import DevCloud
+
+log = logging.getLogger(__name__)
+
+
+def add_routes(app: web.Application, cloud: "DevCloud") -> None:
+    api = StaffApi(cloud)
+    app.add_routes([
+        web.get("/admin", api.page),
+        web.get("/api/admin/residents", api.residents), web.post("/api/admin/residents", api.move_in),
+        web.delete("/api/admin/residents/{id}", api.move_out),
+        web.get("/api/admin/invitations", api.invitations), web.post("/api/admin/invitations", api.invite),
+        web.get("/api/admin/settings", api.get_settings), web.put("/api/admin/settings", api.put_settings),
+        web.get("/api/admin/log", api.log), web.get("/api/admin/log/{n}/snapshot.jpg", api.snapshot),
+        web.get("/api/admin/mail", api.mail), web.get("/api/admin/phone", api.phone),
+        web.post("/api/resident/invitations", api.resident_invite),
+        web.get("/invite/{token}", api.activate),
+    ])
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+class StaffApi:
+    def __init__(self, cloud: "DevCloud"):
+        self.cloud = cloud
+        self.office = cloud.office
+
+    def _staff(self, request: web.Request) -> bool:
+        given = request.headers.get("Authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {self.cloud.staff_token}".encode())
+
+    async def _body(self, request: web.Request) -> dict:
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise OfficeError("the body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise OfficeError("expected a JSON object")
+        return body
+
+    def _guard(handler):
+        """Staff only; OfficeError -> 400 with its message."""
+        async def wrapped(self, request: web.Request):
+            if not self._staff(request):
+                return _error(401, "staff token needed (Authorization: Bearer <staff token>)")
+            try:
+                return await handler(self, request)
+            except OfficeError as e:
+                return _error(400, str(e))
+        return wrapped
+
+    # -- pages -------------------------------------------------------------------------------
+    async def page(self, request: web.Request) -> web.Response:
+        from .cloud import WEBAPP
+        return web.FileResponse(WEBAPP / "admin.html")
+
+    async def activate(self, request: web.Request) -> web.Response:
+        invitation = self.office.by_token(request.match_info["token"])
+        if invitation is None:
+            return web.Response(status=404, text=_page("Invitation not found",
+                                                       "<p>This link is not valid. Ask your host for a new one.</p>"),
+                                content_type="text/html")
+        if not invitation.credential:
+            invitation.credential = self.cloud.issuer.issue(
+                holder_id=f"visitor:{invitation.id}", holder_name=invitation.name, kind="visitor",
+                doors=invitation.doors, not_before=invitation.not_before,
+                hours=(invitation.not_after - invitation.not_before) / 3600, credential_id=invitation.id)
+            invitation.activated_at = time.time()
+        buf = io.BytesIO()
+        qr_code(invitation.credential).save(buf, kind="png", scale=8, border=4)
+        png = base64.b64encode(buf.getvalue()).decode()
+        window = f"{_when(invitation.not_before)} to {_when(invitation.not_after)}"
+        body = (f"<p>Hello {_html(invitation.name)}, show this code to the camera of the entrance panel.</p>"
+                f'<img id="qr" alt="Your key to {_html(self.cloud.property_name)}" '
+                f'src="data:image/png;base64,{png}" data-credential="{invitation.credential}">'
+                f"<p>Valid {window}.</p>")
+        return web.Response(text=_page(f"Your key to {self.cloud.property_name}", body), content_type="text/html")
+
+    # -- residents -------------------------------------------------------------------------------
+    @_guard
+    async def residents(self, request):
+        return web.json_response([t.to_json() for t in self.office.tenants.values()])
+
+    @_guard
+    async def move_in(self, request):
+        b = await self._body(request)
+        tenant = self.office.move_in(first_name=str(b.get("first_name", "")), last_name=str(b.get("last_name", "")),
+                                     unit=str(b.get("unit", "")), display_name=str(b.get("display_name", "")),
+                                     contact=str(b.get("contact", "app")), phone=str(b.get("phone", "")))
+        await self.cloud.push_directory()
+        out = tenant.to_json()
+        out["app_link"] = self.cloud.app_link(tenant.resident.id)
+        return web.json_response(out, status=201)
+
+    @_guard
+    async def move_out(self, request):
+        tenant = self.office.move_out(request.match_info["id"])
+        await self.cloud.moved_out(tenant.resident.id)
+        return web.json_response({"moved_out": tenant.to_json()})
+
+    # -- invitations ----------------------------------------------------------------------------------
+    @_guard
+    async def invitations(self, request):
+        return web.json_response([i.to_json() for i in self.office.invitations.values()])
+
+    @_guard
+    async def invite(self, request):
+        return await self._invite(await self._body(request), invited_by="staff")
+
+    async def resident_invite(self, request):
+        q = request.query
+        resident = self.cloud.residents.get(q.get("resident", ""))
+        if resident is None or not hmac.compare_digest(q.get("token", "").encode(),
+                                                       self.cloud.device_token(resident.id).encode()):
+            return _error(401, "resident sign-in needed")
+        try:
+            return await self._invite(await self._body(request), invited_by=resident.full_name)
+        except OfficeError as e:
+            return _error(400, str(e))
+
+    async def _invite(self, b: dict, invited_by: str) -> web.Response:
+        doors = b.get("doors", ["main"])
+        if not isinstance(doors, list) or not all(isinstance(d, str) for d in doors):
+            raise OfficeError("doors must be a list of door ids")
+        invitation = self.office.invite(name=str(b.get("name", "")), email=str(b.get("email", "")),
+                                        not_before=_time(b.get("from"), "from"), not_after=_time(b.get("until"), "until"),
+                                        doors=doors, invited_by=invited_by)
+        link = f"{self.cloud.url}/invite/{invitation.token}"
+        text = (f"Hello {invitation.name},\n\n{invited_by} invited you to {self.cloud.property_name}.\n"
+                f"Open this link to get your key (a QR code for the entrance camera):\n\n{link}\n\n"
+                f"It is valid from {_when(invitation.not_before)} to {_when(invitation.not_after)}.\n")
+        try:
+            await send_mail(*self.cloud.smtp, sender=f"{self.cloud.property_name} <noreply@dev-cloud.invalid>",
+                            to=invitation.email, subject=f"Your invitation to {self.cloud.property_name}", text=text)
+            mailed = True
+        except OSError as e:
+            log.warning("invitation e-mail to %s not sent: %s", invitation.email, e)
+            mailed = False
+        message = "Invitation sent." if mailed else "Invitation created, but the e-mail could not be sent."
+        if invitation.cut_to_limit:
+            message += (f" It was shortened to the property's visitor limit of "
+                        f"{self.office.settings.visitor_limit_hours:g} hours.")
+        return web.json_response({"invitation": invitation.to_json(), "mailed": mailed, "message": message},
+                                 status=201)
+
+    # -- settings, log, mail -------------------------------------------------------------------------
+    @_guard
+    async def get_settings(self, request):
+        return self._settings()
+
+    def _settings(self) -> web.Response:
+        s = self.office.settings
+        return web.json_response({"allow_visitors": s.allow_visitors, "visitor_limit_hours": s.visitor_limit_hours})
+
+    @_guard
+    async def put_settings(self, request):
+        b = await self._body(request)
+        s = self.office.settings
+        if "allow_visitors" in b:
+            if not isinstance(b["allow_visitors"], bool):
+                raise OfficeError("allow_visitors must be true or false")
+            s.allow_visitors = b["allow_visitors"]
+        if "visitor_limit_hours" in b:
+            hours = b["visitor_limit_hours"]
+            if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0 < hours <= 24 * 365:
+                raise OfficeError("visitor_limit_hours must be a number of hours above 0")
+            s.visitor_limit_hours = float(hours)
+        await self.cloud.push_settings()
+        return self._settings()
+
+    @_guard
+    async def log(self, request):
+        door = request.query.get("door")
+        entries = [(i, e) for i, e in enumerate(self.office.log) if door is None or e.get("door") == door]
+        out = []
+        for i, e in reversed(entries):
+            item = {k: v for k, v in e.items() if k != "snapshot"}
+            item["n"] = i
+            item["snapshot"] = f"/api/admin/log/{i}/snapshot.jpg" if e.get("snapshot") else None
+            out.append(item)
+        return web.json_response(out)
+
+    @_guard
+    async def snapshot(self, request):
+        try:
+            entry = self.office.log[int(request.match_info["n"])]
+        except (ValueError, IndexError):
+            return _error(404, "no such log entry")
+        if not entry.get("snapshot"):
+            return _error(404, "no snapshot for this entry")
+        return web.Response(body=entry["snapshot"], content_type="image/jpeg")
+
+    @_guard
+    async def mail(self, request):
+        sink = self.cloud.mail_sink
+        messages = sink.messages if sink is not None else []
+        return web.json_response([{"to": m["To"], "subject": m["Subject"], "text": m.get_body(("plain",)).get_content()}
+                                  for m in messages])
+
+    @_guard
+    async def phone(self, request):
+        return web.json_response(self.cloud.phone_line)
+
+
+def _time(value, name: str) -> float:
+    """Seconds since the epoch, or an ISO 8601 date-time (with or without a zone: local)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value).timestamp()
+        except ValueError:
+            pass
+    raise OfficeError(f"'{name}' must be a date and time like 2026-12-24T18:00, got {value!r}")
+
+
+def _when(ts: float) -> str:
+    return datetime.fromtimestamp(ts).strftime("%a %d %b %Y %H:%M")
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width'>"
+            f"<title>{_html(title)}</title><link rel=stylesheet href=/static/app.css>"
+            f"<main class=invite><h1>{_html(title)}</h1>{body}</main></html>")

@@ -1,0 +1,133 @@
+"""The property's back office, as the dev cloud keeps it: residents (move-in, move-out,
+contact preference), visitor invitations, property settings, and the access log the
+panels upload. Plain data and rules; cloud.py and admin.py put it on the network.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+
+from ..directory import Resident
+
+
+class OfficeError(ValueError):
+    """A request the office refuses, with a message for the staff member."""
+
+
+@dataclass
+class Tenant:
+    resident: Resident
+    contact: str = "app"                # "app": ring their devices; "phone": the (simulated) phone line
+    phone: str = ""
+
+    def to_json(self) -> dict:
+        return {**asdict(self.resident), "name": self.resident.full_name, "contact": self.contact,
+                "phone": self.phone}
+
+
+@dataclass
+class Invitation:
+    id: str
+    name: str
+    email: str
+    not_before: float
+    not_after: float
+    doors: list[str]
+    invited_by: str
+    token: str                          # in the activation link
+    cut_to_limit: bool = False
+    activated_at: float | None = None
+    credential: str = ""                # issued at activation
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out.pop("token")
+        out.pop("credential")
+        return out
+
+
+@dataclass
+class Settings:
+    allow_visitors: bool = True
+    visitor_limit_hours: float = 24.0
+
+
+@dataclass
+class Office:
+    tenants: dict[str, Tenant] = field(default_factory=dict)
+    invitations: dict[str, Invitation] = field(default_factory=dict)
+    settings: Settings = field(default_factory=Settings)
+    revocations: dict[str, str] = field(default_factory=dict)     # id -> reason
+    log: list[dict] = field(default_factory=list)                 # uploaded by panels, in arrival order
+    _seen_events: set[tuple[str, int]] = field(default_factory=set)
+
+    @classmethod
+    def from_residents(cls, residents) -> "Office":
+        return cls(tenants={r.id: Tenant(r) for r in residents})
+
+    # -- residents ---------------------------------------------------------------------
+    def residents(self) -> list[Resident]:
+        return [t.resident for t in self.tenants.values()]
+
+    def move_in(self, *, first_name: str, last_name: str, unit: str, display_name: str = "",
+                contact: str = "app", phone: str = "") -> Tenant:
+        first_name, last_name, unit = first_name.strip(), last_name.strip(), unit.strip()
+        if not last_name:
+            raise OfficeError("a last name is needed")
+        if not unit:
+            raise OfficeError("an apartment (unit) is needed")
+        if contact not in ("app", "phone"):
+            raise OfficeError("contact must be \"app\" or \"phone\"")
+        if contact == "phone" and not re.fullmatch(r"\+?[0-9 ()-]{6,20}", phone or ""):
+            raise OfficeError("a phone number is needed for the phone contact preference")
+        resident_id = "r-" + secrets.token_hex(4)
+        tenant = Tenant(Resident(resident_id, first_name, last_name, unit, display_name.strip()), contact, phone)
+        self.tenants[resident_id] = tenant
+        return tenant
+
+    def move_out(self, resident_id: str) -> Tenant:
+        tenant = self.tenants.pop(resident_id, None)
+        if tenant is None:
+            raise OfficeError(f"no resident {resident_id!r}")
+        # Everything the resident holds stops working at once: every credential issued
+        # to them (by holder id) and every device signed in as them.
+        self.revocations[f"holder:{resident_id}"] = "moved out"
+        return tenant
+
+    # -- invitations ----------------------------------------------------------------------
+    def invite(self, *, name: str, email: str, not_before: float, not_after: float, doors: list[str],
+               invited_by: str) -> Invitation:
+        name, email = name.strip(), email.strip()
+        if not self.settings.allow_visitors:
+            raise OfficeError("visitor access is switched off for this property")
+        if not name:
+            raise OfficeError("the visitor's name is needed")
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+            raise OfficeError(f"{email!r} is not an e-mail address")
+        if not_after <= not_before:
+            raise OfficeError("'until' must be later than 'from'")
+        if not doors:
+            raise OfficeError("at least one door is needed")
+        limit = not_before + self.settings.visitor_limit_hours * 3600
+        cut = not_after > limit
+        invitation = Invitation(id="inv-" + secrets.token_hex(4), name=name, email=email, not_before=not_before,
+                                not_after=min(not_after, limit), doors=list(doors), invited_by=invited_by,
+                                token=secrets.token_urlsafe(16), cut_to_limit=cut)
+        self.invitations[invitation.id] = invitation
+        return invitation
+
+    def by_token(self, token: str) -> Invitation | None:
+        return next((i for i in self.invitations.values() if secrets.compare_digest(i.token, token)), None)
+
+    # -- the access log panels upload ----------------------------------------------------------
+    def record(self, panel: str, event_id: int, entry: dict) -> bool:
+        """Keep an uploaded entry once; a resend (the panel missed our ack) is not a new entry."""
+        key = (panel, event_id)
+        if key in self._seen_events:
+            return False
+        self._seen_events.add(key)
+        self.log.append({**entry, "panel": panel, "received_at": time.time()})
+        return True

@@ -1,0 +1,122 @@
+"""Keeping the panel and the cloud in step, over the signaling socket:
+
+- in: the directory, the revocation list and the property's settings, which the
+  panel stores so they hold offline and across restarts;
+- out: the access log, uploaded from the store's outbox one entry at a time, each
+  waiting for the cloud's acknowledgement, so entries arrive in order and, as the
+  cloud ignores an id it has seen, exactly once, however often the link drops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import Callable
+
+from .directory import Resident
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+ACK_TIMEOUT = 10.0
+
+
+class CloudSync:
+    TYPES = frozenset({"directory", "revocations", "settings", "event_ack"})
+
+    def __init__(self, signaling, store: Store, *, on_directory: Callable[[list[Resident]], None],
+                 on_revocations: Callable[[list[str]], None], on_settings: Callable[[dict], None]):
+        self.signaling = signaling
+        self.store = store
+        self.on_directory, self.on_revocations, self.on_settings = on_directory, on_revocations, on_settings
+        self.uploaded = 0
+        self._wake = asyncio.Event()
+        self._waiting: dict[int, asyncio.Future] = {}
+
+    def wake(self) -> None:
+        """A new log entry is in the outbox."""
+        self._wake.set()
+
+    def on_link(self, up: bool) -> None:
+        for fut in self._waiting.values():
+            if not fut.done():
+                fut.set_result(False)       # not acknowledged: send it again on the next link
+        if up:
+            self._wake.set()
+
+    def on_message(self, m: dict) -> None:
+        kind = m["type"]
+        if kind == "event_ack":
+            fut = self._waiting.get(m.get("id"))
+            if fut is not None and not fut.done():
+                fut.set_result(True)
+        elif kind == "directory":
+            residents = _residents(m.get("residents"))
+            if residents is not None:
+                self.on_directory(residents)
+        elif kind == "revocations":
+            ids = m.get("ids")
+            if isinstance(ids, list) and all(isinstance(i, str) for i in ids):
+                self.on_revocations(ids)
+        elif kind == "settings":
+            settings = {}
+            if isinstance(m.get("allow_visitors"), bool):
+                settings["allow_visitors"] = m["allow_visitors"]
+            hours = m.get("visitor_limit_hours")
+            if isinstance(hours, (int, float)) and not isinstance(hours, bool) and hours > 0:
+                settings["visitor_limit_hours"] = float(hours)
+            self.on_settings(settings)
+
+    async def run(self) -> None:
+        """Upload the outbox whenever there is something in it and the link is up."""
+        self._wake.set()                    # entries left from before a restart
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), 30)
+            except TimeoutError:
+                pass                        # look again anyway: an entry may have timed out earlier
+            self._wake.clear()
+            while self.signaling.connected and await self._upload_batch():
+                pass
+
+    async def _upload_batch(self) -> bool:
+        """Upload what is pending; True if all of it was acknowledged and more may wait."""
+        items = await asyncio.to_thread(self.store.outbox_pending, 20)
+        if not items:
+            return False
+        for item in items:
+            event_id = item.payload.get("event_id")
+            snapshot = await asyncio.to_thread(self.store.snapshot, event_id) if event_id else None
+            fut = asyncio.get_running_loop().create_future()
+            self._waiting[item.id] = fut
+            try:
+                sent = await self.signaling.send({
+                    "type": "event", "id": item.id, "kind": item.kind, "entry": item.payload,
+                    "snapshot": base64.b64encode(snapshot).decode() if snapshot else None})
+                acked = sent and await asyncio.wait_for(fut, ACK_TIMEOUT)
+            except TimeoutError:
+                acked = False
+            finally:
+                self._waiting.pop(item.id, None)
+            if not acked:
+                log.info("access log upload paused at outbox entry %d; retrying when the link is back", item.id)
+                return False
+            await asyncio.to_thread(self.store.outbox_sent, [item.id])
+            self.uploaded += 1
+        return True
+
+
+def _residents(raw) -> list[Resident] | None:
+    if not isinstance(raw, list):
+        return None
+    out = []
+    for r in raw:
+        try:
+            out.append(Resident(id=str(r["id"]), first_name=str(r.get("first_name", "")),
+                                last_name=str(r["last_name"]), unit=str(r["unit"]),
+                                display_name=str(r.get("display_name", ""))))
+        except (KeyError, TypeError):
+            log.warning("cloud sent a directory entry without id, last_name or unit; directory update ignored")
+            return None
+    return out
