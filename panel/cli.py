@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     issue.add_argument("--hours", type=float, default=24.0, help="valid for this long from now (default 24)")
     issue.add_argument("--png", metavar="FILE", help="also write the QR code as a PNG")
 
+    from .sim import cloud_cli
+    cloud_cli.add_parser(sub, _Parser)
+
     cfg = sub.add_parser("config", help="check a config file, or print every key with its default")
     group = cfg.add_mutually_exclusive_group(required=True)
     group.add_argument("--check", metavar="FILE", help="validate FILE; exit 2 with the problem if it is bad")
@@ -79,6 +82,13 @@ def main(argv: list[str] | None = None) -> int:
             return _scan(args.images, as_json=args.json)
         if args.command == "credential":
             return _credential(args)
+        if args.command == "cloud":
+            from .sim.cloud_cli import CloudCliError, run
+            try:
+                return run(args)
+            except CloudCliError as e:
+                print(f"panel cloud: {e}", file=sys.stderr)
+                return 1
         if args.command == "config":
             if args.defaults:
                 print(example_toml())
@@ -112,7 +122,7 @@ def _demo(config, headless: bool) -> int:
     residents = load_property(config.property_file).residents
     keys = issuer.write_demo_keys(config.state_dir / "demo-keys", residents, config.panel.door_id)
     # Next to the API port when it is fixed, so the resident links stay the same run to run.
-    cloud = DevCloud(config.property_file, port=config.api.port + 1 if config.api.port else 0)
+    cloud = DevCloud(config.property_file, port=config.api.port + 1 if config.api.port else 0, issuer=issuer)
     lines = [f"Demo QR keys: {keys[0].parent}/ (send one to POST camera/frame)",
              f"Resident app (dev cloud {cloud.url.rsplit(':', 1)[0]}): open a link to answer calls as that resident"]
 
@@ -121,6 +131,9 @@ def _demo(config, headless: bool) -> int:
         lines[1] = f"Resident app (dev cloud {cloud.url}): open a link to answer calls as that resident"
         lines.extend(f"  {r.full_name} ({r.unit}): {cloud.app_link(r.id)}"
                      for r in sorted(residents, key=lambda r: (r.last_name, r.first_name)))
+        lines.append(f"Property office (staff page): {cloud.url}/admin?token={cloud.staff_token}")
+        lines.append(f"  scripts: export PANEL_CLOUD_URL={cloud.url} PANEL_STAFF_TOKEN={cloud.staff_token}; "
+                     f"panel cloud --help")
         return config.replace("cloud", url=cloud.panel_url, token=cloud.panel_token)
 
     return _run(config, headless=headless, demo=True, extra_lines=lines, before=start_cloud, after=cloud.stop)
