@@ -145,3 +145,16 @@ async def test_browser_tab_closed_mid_call(world):
     await a.close()
     await until(lambda: panel.app.state.message == "gone", timeout=10, what="call ended on the panel")
     await until(lambda: panel.app.calls.session is None, what="media closed on the panel")
+
+
+async def test_resident_invites_a_visitor_from_the_app(world):
+    cloud, panel, device = world
+    a = await device()
+    await a.get_by_text("Invite a visitor").click()
+    form = a.get_by_role("form", name="Invite a visitor")
+    await form.get_by_label("Visitor name").fill("Cousin Bea")
+    await form.get_by_label("E-mail").fill("bea@example.test")
+    await form.get_by_role("button", name="Send invitation").click()
+    await expect(a.get_by_role("status")).to_have_text("Invitation sent.")
+    mail = await cloud.mail_sink.wait_for("bea@example.test")
+    assert "Olivia Smith invited you" in mail.get_body(("plain",)).get_content()

@@ -262,3 +262,18 @@ async def test_staff_api_needs_the_staff_token_and_explains_bad_input(world):
     error = await staff.call("POST", "/api/admin/invitations", {"name": "X", "email": "x@y.test",
                                                                "from": "tomorrow", "until": "later"}, expect=400)
     assert "'from' must be a date and time" in error["error"]
+
+
+async def test_a_resident_invites_a_visitor_from_their_app(world):
+    cloud, panel, staff, phone = world
+    start = datetime.now() - timedelta(minutes=1)
+    body = {"name": "Cousin Bea", "email": "bea@example.test", "from": start.isoformat(timespec="seconds"),
+            "until": (start + timedelta(hours=2)).isoformat(timespec="seconds")}
+    url = f"{cloud.url}/api/resident/invitations?resident={OLIVIA}&token={cloud.device_token(OLIVIA)}"
+    async with staff.session.post(url, json=body) as r:
+        assert r.status == 201
+        assert (await r.json())["invitation"]["invited_by"] == "Olivia Smith"
+    mail = await cloud.mail_sink.wait_for("bea@example.test")
+    assert "Olivia Smith invited you" in mail.get_body(("plain",)).get_content()
+    async with staff.session.post(url.replace(cloud.device_token(OLIVIA), "wrong"), json=body) as r:
+        assert r.status == 401

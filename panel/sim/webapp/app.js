@@ -167,6 +167,20 @@ $("open-door").onclick = () => {
   setStatus("Opening…");
 };
 
+$("invite").onsubmit = async (e) => {
+  e.preventDefault();
+  const f = e.target;
+  const from = new Date();
+  const until = new Date(from.getTime() + Number(f.hours.value) * 3600 * 1000);
+  const r = await fetch(`/api/resident/invitations?resident=${encodeURIComponent(resident)}&token=${encodeURIComponent(token)}`, {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ name: f.name.value, email: f.email.value, from: from.getTime() / 1000, until: until.getTime() / 1000 }),
+  });
+  const data = await r.json();
+  setStatus(r.ok ? data.message : data.error);
+  if (r.ok) f.reset();
+};
+
 // For tests and the curious: what this device receives.
 window.callStats = async () => {
   const out = { videoFrames: 0, audioEnergy: 0, audioPackets: 0, connection: pc ? pc.connectionState : "none" };
