@@ -28,6 +28,7 @@ from .call import ice
 from .call.service import CallService
 from .call.signaling import SignalingClient
 from .config import Config
+from .core import door
 from .core import effects as fx
 from .core import events as ev
 from .core.machine import PanelState, Rules, Screen, initial_state, step
@@ -69,6 +70,7 @@ class App:
         self.strings = Strings(config.panel.language)
         self.started_at = time.time()
         self.door_contact: bool | None = None       # True = open; None = no contact fitted
+        self.door_watch = door.DoorWatch()
         self.camera_fault: str | None = None
         self._stopping = asyncio.Event()
         self._state_changed = asyncio.Event()
@@ -283,13 +285,25 @@ class App:
 
     # -- hardware callbacks (event-loop thread) ------------------------------------------
     def _on_strike_event(self, kind: str, info: dict) -> None:
-        if kind == "relay_fault":
+        now = self.clock()
+        if kind == "door_unlocked":
+            self.door_watch = door.released(self.door_watch, now)
+        elif kind == "door_locked":
+            self.door_watch = door.relocked(self.door_watch, now)
+        elif kind == "relay_fault":
             self.dispatch(ev.RelayFault(info.get("error", "relay fault")))
+            self._alarm("relay", "relay_fault", info.get("error", ""))
         elif kind == "relay_recovered":
             self.dispatch(ev.RelayRecovered())
         elif kind == "relay_alarm":
             log.error("door relay alarm: %s", info)
-        self._state_changed.set()
+            self._alarm("relay", "relay_alarm", info.get("error", ""))
+
+    def _alarm(self, method: str, reason: str, detail: str = "") -> None:
+        """An alarm goes into the access log (with a snapshot) like a refusal, and so to the cloud."""
+        log.warning("alarm: %s %s", reason, detail)
+        frame = self.camera.latest if self.camera is not None else None
+        self._log_queue.put_nowait((fx.LogAccess(False, method, detail, reason), time.time(), frame))
 
     # -- the cloud ------------------------------------------------------------------------
     def _on_cloud_message(self, m: dict) -> None:
@@ -326,12 +340,26 @@ class App:
                 and f"device:{device}" not in self.revoked)
 
     def _on_input(self, kind: str, info: dict) -> None:
+        now = self.clock()
         if kind == "door_contact":
             self.door_contact = bool(info.get("open"))
+            self.door_watch, alarms = door.contact(self.door_watch, self.door_contact, now)
+            for alarm in alarms:
+                self._alarm("contact", alarm)
+            if self.door_contact:
+                asyncio.get_running_loop().call_later(self.config.door.held_open_seconds, self._check_held)
         elif kind == "exit_pressed":
             self.dispatch(ev.DoorOpenRequested("exit"))
         elif kind == "tamper":
-            log.warning("tamper switch %s", "active" if info.get("active") else "restored")
+            if info.get("active"):
+                self._alarm("tamper", "tamper")
+            else:
+                log.info("tamper switch restored")
+
+    def _check_held(self) -> None:
+        self.door_watch, alarms = door.check_held(self.door_watch, self.clock(), self.config.door.held_open_seconds)
+        for alarm in alarms:
+            self._alarm("contact", alarm)
 
     def _on_camera_fault(self, problem: str | None) -> None:
         if problem != self.camera_fault:
