@@ -280,3 +280,24 @@ async def test_cloud_down_then_back(world, tmp_path):
     a = await phone("phone-a")
     await call_olivia(panel)
     await a.expect("incoming")
+
+
+@pytest.mark.parametrize("codec", ["H264", "VP8"])
+async def test_video_codec_follows_the_configured_preference(tmp_path, codec):
+    cloud, panel = await start_cloud_and_panel(tmp_path, call={"video_codecs": [codec]})
+    a = Softphone(cloud.device_url(OLIVIA, "phone-a"), "phone-a")
+    try:
+        await a.connect()
+        await call_olivia(panel)
+        call_id = (await a.expect("incoming"))["call_id"]
+        await a.accept(call_id)
+        offer = await a.expect("offer")
+        video = offer["sdp"].split("m=video", 1)[1]
+        first_payload = video.split("\r\n", 1)[0].split()[2]      # " PORT PROTO PT1 PT2 ..."
+        assert f"a=rtpmap:{first_payload} {codec}/90000" in video
+        await until(lambda: a.video_frames >= 3, timeout=15, what=f"{codec} frames decoded at the phone")
+    finally:
+        await a.close()
+        await panel.session.close()
+        await panel.stop()
+        await cloud.stop()
