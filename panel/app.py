@@ -125,7 +125,8 @@ class App:
             await self._cleanup()
 
     def stop(self) -> None:
-        log.info("shutting down")
+        if not self._stopping.is_set():
+            log.info("shutting down")
         self._stopping.set()
 
     async def _start(self) -> None:

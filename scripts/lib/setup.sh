@@ -4,8 +4,9 @@
 # Debian packages the panel needs to run, and those the tests need besides.
 #   libzbar0   pyzbar's decoder (the panel's second QR decoder)
 #   chromium   the resident's phone in end-to-end tests (driven by Playwright)
+#   xvfb, xdotool   a virtual display and a mouse, to test the panel's real window
 RUN_PACKAGES=(libzbar0)
-TEST_PACKAGES=(chromium)
+TEST_PACKAGES=(chromium xvfb xdotool)
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
