@@ -13,6 +13,8 @@ the staff page, residents inviting visitors, and the visitor's activation page.
     GET    /api/admin/mail                          what the local SMTP sink received
     GET    /api/admin/phone                         calls shown on the simulated phone line
     POST   /api/resident/invitations?resident=&token=   a resident invites a visitor
+    POST   /api/resident/device-credential?resident=&token=   {public_key}: the phone's device credential
+    GET    /api/qr.png?text=...                     a QR image of a text
     GET    /admin                                   the staff page
     GET    /invite/{token}                          the visitor's activation page (their QR key)
 """
@@ -30,7 +32,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from ..access import qr_code
+from ..access import STEP_SECONDS, qr_code
+from ..access.keys import load_public_key
 from .mail import send_mail
 from .office import OfficeError
 
@@ -51,6 +54,8 @@ def add_routes(app: web.Application, cloud: "DevCloud") -> None:
         web.get("/api/admin/log", api.log), web.get("/api/admin/log/{n}/snapshot.jpg", api.snapshot),
         web.get("/api/admin/mail", api.mail), web.get("/api/admin/phone", api.phone),
         web.post("/api/resident/invitations", api.resident_invite),
+        web.post("/api/resident/device-credential", api.device_credential),
+        web.get("/api/qr.png", api.qr_png),
         web.get("/invite/{token}", api.activate),
     ])
 
@@ -146,11 +151,40 @@ class StaffApi:
     async def invite(self, request):
         return await self._invite(await self._body(request), invited_by="staff")
 
-    async def resident_invite(self, request):
+    def _resident(self, request: web.Request):
         q = request.query
         resident = self.cloud.residents.get(q.get("resident", ""))
         if resident is None or not hmac.compare_digest(q.get("token", "").encode(),
                                                        self.cloud.device_token(resident.id).encode()):
+            return None
+        return resident
+
+    async def device_credential(self, request):
+        """The phone sends its public key; it gets the credential it makes rotating codes from."""
+        resident = self._resident(request)
+        if resident is None:
+            return _error(401, "resident sign-in needed")
+        try:
+            body = await self._body(request)
+            public_key = load_public_key(str(body.get("public_key", "")))
+        except (OfficeError, ValueError) as e:
+            return _error(400, f"public_key: {e}")
+        credential = self.cloud.issuer.issue(holder_id=resident.id, holder_name=resident.full_name,
+                                             hours=24 * 30, device_key=public_key)
+        return web.json_response({"credential": credential, "step_seconds": STEP_SECONDS})
+
+    async def qr_png(self, request):
+        """Render a QR code (the dev cloud draws what the phone computed; a phone app draws it itself)."""
+        text = request.query.get("text", "")
+        if not text or len(text) > 2000:
+            return _error(400, "text: 1 to 2000 characters")
+        buf = io.BytesIO()
+        qr_code(text).save(buf, kind="png", scale=6, border=4)
+        return web.Response(body=buf.getvalue(), content_type="image/png", headers={"Cache-Control": "no-store"})
+
+    async def resident_invite(self, request):
+        resident = self._resident(request)
+        if resident is None:
             return _error(401, "resident sign-in needed")
         try:
             return await self._invite(await self._body(request), invited_by=resident.full_name)

@@ -158,3 +158,37 @@ async def test_resident_invites_a_visitor_from_the_app(world):
     await expect(a.get_by_role("status")).to_have_text("Invitation sent.")
     mail = await cloud.mail_sink.wait_for("bea@example.test")
     assert "Olivia Smith invited you" in mail.get_body(("plain",)).get_content()
+
+
+async def test_the_phone_makes_a_rotating_key_that_opens_once(tmp_path):
+    """WebCrypto Ed25519 on the phone + the panel's verifier: the code opens the door;
+    the same code shown again (a screenshot) is refused as replayed."""
+    cloud, panel = await start_cloud_and_panel(tmp_path, access={"dedupe_seconds": 0})
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            page = await (await browser.new_context()).new_page()
+            await page.goto(cloud.app_link(OLIVIA))
+            await expect(page.get_by_role("status")).to_have_text("Ready")
+            await page.get_by_text("My key").click()
+            image = page.get_by_role("img", name="My entry key")
+            await expect(image).to_be_visible()
+            png = await page.evaluate("""async () => {
+                const r = await fetch(document.getElementById("key").src);
+                return Array.from(new Uint8Array(await r.arrayBuffer()));
+            }""")
+            for attempt in range(2):
+                async with panel.request("POST", "/camera/frame", data=bytes(png)) as r:
+                    assert r.status == 200
+
+                async def entries():
+                    events = (await panel.get_json("/events"))["events"]
+                    return events if len(events) > attempt else None
+                events = await until(entries, what="the key decided")
+            assert [(e["granted"], e["who"], e["reason"]) for e in events] == [
+                (True, "Olivia Smith", ""), (False, "Olivia Smith", "replayed")]
+        finally:
+            await browser.close()
+            await panel.session.close()
+            await panel.stop()
+            await cloud.stop()

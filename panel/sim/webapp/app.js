@@ -181,6 +181,28 @@ $("invite").onsubmit = async (e) => {
   if (r.ok) f.reset();
 };
 
+// My key: a new code every 30 s while the card is open.
+let key = null;
+let keyTimer = null;
+async function showKey() {
+  try {
+    key = key || await window.rotatingKey.deviceKey(resident, token);
+    const code = await window.rotatingKey.rotatingCode(key, Date.now() / 1000);
+    $("key").src = `/api/qr.png?text=${encodeURIComponent(code)}`;
+    $("key").dataset.code = code;
+    $("key").hidden = false;
+  } catch (err) { setStatus("Key not available: " + err.message); }
+}
+$("key-card").addEventListener("toggle", () => {
+  clearInterval(keyTimer);
+  if ($("key-card").open) {
+    showKey();
+    const ms = window.rotatingKey.STEP_SECONDS * 1000;
+    // (timeout and interval ids share one list, so clearInterval above cancels either)
+    keyTimer = setTimeout(() => { showKey(); keyTimer = setInterval(showKey, ms); }, ms - (Date.now() % ms));
+  }
+});
+
 // For tests and the curious: what this device receives.
 window.callStats = async () => {
   const out = { videoFrames: 0, audioEnergy: 0, audioPackets: 0, connection: pc ? pc.connectionState : "none" };
