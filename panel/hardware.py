@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 
 from hal.camera import Camera, CameraError, open_camera as _open_camera
@@ -22,12 +23,32 @@ def open_strike(cfg: Config, gpio, on_event: Callable[[str, dict], None]) -> Doo
     elif door.backend == "modbus":
         from hal.modbus import ModbusRelay
         m = cfg.modbus
+        _check_serial_port(cfg, "modbus.port", m.port)
         backend = ModbusRelay(m.port, baudrate=m.baudrate, unit=m.unit, coil=m.coil, timeout=m.timeout_seconds)
+    elif door.backend == "osdp":
+        from hal.osdp import OsdpRelay
+        o = cfg.osdp
+        _check_serial_port(cfg, "osdp.port", o.port)
+        # The reader's own events (card_read, keypress, reader_tamper, reader_power,
+        # reader_online, reader_offline) arrive through the same on_event as the strike's.
+        backend = OsdpRelay(o.port, baudrate=o.baudrate, address=o.address, output=o.output,
+                            scbk=o.scbk or None, on_event=on_event)
     else:
-        raise ConfigError(f"{cfg.source}: 'door.backend' = \"{door.backend}\" is not available in this build yet "
-                          f"(use \"gpio\" or \"modbus\")")
+        raise ConfigError(f"{cfg.source}: 'door.backend' = \"{door.backend}\" is not available in this build "
+                          f"(use \"gpio\", \"modbus\" or \"osdp\")")
     return DoorStrike(backend, fail_safe=door.mode == "fail-safe", alarm_after=door.alarm_after_seconds,
                       on_event=on_event)
+
+
+def _check_serial_port(cfg: Config, key: str, port: str) -> None:
+    """A serial port that is not there at start-up is a set-up mistake: say so and stop.
+
+    (One that vanishes later is a run-time fault: the strike reports it and retries.)
+    pyserial URLs such as socket:// or rfc2217:// are not paths and are not checked."""
+    if "://" in port or os.path.exists(port):
+        return
+    raise ConfigError(f"{cfg.source}: '{key}' = \"{port}\": serial port not found "
+                      f"(is the adapter plugged in? see ls /dev/serial/by-id/)")
 
 
 def open_inputs(cfg: Config, gpio, callback: Callable[[str, dict], None]):

@@ -37,7 +37,9 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> N
     ("[door]\npulse_secnds = 3\n", ["unknown key 'door.pulse_secnds'"]),
     ('[door]\npulse_seconds = "5"\n', ["'door.pulse_seconds' must be a number"]),
     ('[camera]\nsource = "/no/such/camera"\n', ["'camera.source'", "not found"]),
-    ('[door]\nbackend = "osdp"\n', ["'door.backend'", "not available"]),
+    ('[door]\nbackend = "wiegand"\n', ["'door.backend' must be one of", "'osdp'"]),
+    ('[door]\nbackend = "osdp"\n[osdp]\nport = "/dev/ttyNOPE0"\n', ["'osdp.port'", "serial port not found"]),
+    ('[door]\nbackend = "modbus"\n[modbus]\nport = "/dev/ttyNOPE0"\n', ["'modbus.port'", "serial port not found"]),
 ])
 def test_broken_config_is_one_line_and_exit_2(tmp_path, text, words):
     path = tmp_path / "broken.toml"

@@ -1,7 +1,9 @@
-"""DoorStrike against real peers: gpiozero's MockFactory pins and a pymodbus RTU board on a pty.
+"""DoorStrike against real peers: gpiozero's MockFactory pins, a pymodbus RTU board on a
+pty, and a libosdp reader (peripheral device) on a pty.
 
 Every assertion on timing reads the transitions the peer recorded (MockPin.states,
-ModbusBoard.transitions), with tolerances; the tests wait on events, never on sleeps.
+ModbusBoard.transitions, OsdpDevice.transitions), with tolerances; the tests wait on
+events, never on sleeps. OSDP-only behaviour is in test_hal_osdp.py.
 """
 
 import asyncio
@@ -13,8 +15,10 @@ from gpiozero.pins.mock import MockFactory
 
 from hal.gpio import GpioRelay
 from hal.modbus import ModbusRelay
+from hal.osdp import OsdpRelay
 from hal.relay import DoorStrike, RelayError
 from panel.sim.modbus_board import ModbusBoard
+from panel.sim.osdp_device import OsdpDevice
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -94,13 +98,21 @@ def pin_transitions(pin):
     return out
 
 
-@pytest.fixture(params=["gpio", "modbus"])
+@pytest.fixture(params=["gpio", "modbus", "osdp"])
 async def rig(request):
     if request.param == "gpio":
         relay = GpioRelay(17, pin_factory=MockFactory())
         pin = relay.pin                     # the record outlives the device
         r = Rig("gpio", relay, lambda: pin_transitions(pin))
         yield r
+    elif request.param == "osdp":
+        async with OsdpDevice(baudrate=115200) as reader:
+            relay = OsdpRelay(reader.port, baudrate=115200, timeout=0.3, reconnect_seconds=0.2)
+            r = Rig("osdp", relay, lambda: [(t.time, t.state) for t in reader.transitions_of(0)], reader)
+            yield r
+            for s in r.strikes:             # before the reader goes away
+                await s.close()
+            await relay.close()
     else:
         async with ModbusBoard(baudrate=115200) as board:
             relay = ModbusRelay(board.port, baudrate=115200, timeout=0.2)

@@ -1,0 +1,253 @@
+"""The OSDP backend against a real peer: libosdp's own PD (panel.sim.osdp_device) on a pty.
+
+The behaviour every relay backend shares (pulse length, extension, cancellation,
+start-up relock, fail-safe) runs for OSDP in test_hal_relay.py; here is what only
+OSDP has: the reader's timer, feedback, card reads, tamper, the secure channel, and
+a reader that dies and comes back (libosdp would wait 300 s; we re-enable it).
+Timings are read from the transitions the reader recorded; waits are on events.
+"""
+
+import asyncio
+import threading
+import time
+
+import pytest
+from osdp import Command, CommandLEDColor
+
+from hal.osdp import MAX_PULSE, OsdpRelay
+from hal.relay import DoorStrike, RelayError
+from panel.sim.osdp_device import OsdpDevice
+
+pytestmark = pytest.mark.timeout(20)
+
+SLACK = 0.15
+KEY = "00112233445566778899aabbccddeeff"
+
+
+class Events:
+    """on_event recorder that tests can wait on; notes the thread each event came on."""
+
+    def __init__(self):
+        self.log: list[tuple[float, str, dict]] = []
+        self.threads: set[int] = set()
+        self._changed = asyncio.Event()
+
+    def __call__(self, name, data):
+        self.threads.add(threading.get_ident())
+        self.log.append((time.monotonic(), name, data))
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    @property
+    def names(self):
+        return [name for _, name, _ in self.log]
+
+    def of(self, name):
+        return [data for _, n, data in self.log if n == name]
+
+    async def wait(self, name, count=1, timeout=5.0):
+        async with asyncio.timeout(timeout):
+            while self.names.count(name) < count:
+                await self._changed.wait()
+
+
+@pytest.fixture
+async def reader():
+    async with OsdpDevice(baudrate=115200) as r:
+        yield r
+
+
+@pytest.fixture
+async def relay(reader):
+    events = Events()
+    r = OsdpRelay(reader.port, baudrate=115200, timeout=0.3, reconnect_seconds=0.2, on_event=events)
+    r.events = events
+    yield r
+    await r.close()
+
+
+def pulses(reader, output=0):
+    out, on_at = [], None
+    for t in reader.transitions_of(output):
+        if t.state and on_at is None:
+            on_at = t.time
+        elif not t.state and on_at is not None:
+            out.append((on_at, t.time - on_at))
+            on_at = None
+    return out
+
+
+async def test_set_drives_the_output_with_permanent_commands(reader, relay):
+    await relay.set(True)
+    assert reader.outputs[0] is True
+    await relay.set(False)
+    assert reader.outputs[0] is False
+    codes = [r.command["control_code"] for r in reader.received_of(Command.Output)]
+    assert codes == [2, 1]                                  # permanent on / off, aborting any timer
+    assert relay.online and relay.events.names[0] == "reader_online"
+
+
+async def test_the_reader_times_an_armed_pulse_even_if_the_panel_dies(reader, relay):
+    await relay.set(False)
+    assert await relay.arm_pulse(0.3) == 0.3
+    await relay.close()                                     # the panel process is gone: no relock command
+    await reader.wait_output(0, False, timeout=3)
+    [(_, on)] = pulses(reader)
+    assert 0.3 <= on < 0.3 + SLACK
+    assert reader.received_of(Command.Output)[-1].command["control_code"] == 5
+
+
+async def test_a_relock_aborts_the_armed_timer(reader, relay):
+    await relay.set(False)
+    await relay.arm_pulse(5)
+    await relay.set(False)
+    assert reader.outputs[0] is False and not reader.timer_running(0)
+    assert len(pulses(reader)) == 1
+
+
+async def test_arm_pulse_is_capped_at_what_the_binding_can_carry(reader, relay):
+    await relay.set(False)
+    assert await relay.arm_pulse(60) == MAX_PULSE
+    assert reader.received_of(Command.Output)[-1].command["timer_count"] == 255
+    await relay.set(False)
+
+
+async def test_granted_and_refused_feedback(reader, relay):
+    assert await relay.granted()
+    assert await relay.refused()
+    green, red = reader.leds
+    assert green["on_color"] == CommandLEDColor.Green and green["temporary"] and green["timer_count"] == 30
+    assert red["on_color"] == CommandLEDColor.Red and red["temporary"]
+    short, double = reader.buzzes
+    assert short["rep_count"] == 1 and double["rep_count"] == 2 and double["off_count"] > 0
+
+
+async def test_feedback_to_a_reader_that_is_down_returns_false(reader, relay):
+    await relay.set(False)
+    await reader.stop()
+    assert await relay.granted() is False                   # does not raise
+
+
+async def test_card_read_is_delivered_on_the_loop_thread(reader, relay):
+    await relay.set(False)
+    reader.present_card(0x2A5F3C1, bits=26)
+    await relay.events.wait("card_read")
+    [card] = relay.events.of("card_read")
+    assert card == {"reader": 0, "format": "wiegand", "bits": 26, "data": (0x2A5F3C1 << 6).to_bytes(4, "big").hex()}
+    assert relay.events.threads == {threading.get_ident()}
+
+
+async def test_reader_tamper_is_reported(reader, relay):
+    await relay.set(False)
+    reader.set_tamper(True)
+    await relay.events.wait("reader_tamper")
+    reader.set_tamper(False)
+    await relay.events.wait("reader_tamper", count=2)
+    assert [d["active"] for d in relay.events.of("reader_tamper")] == [True, False]
+
+
+async def test_reader_killed_mid_pulse_faults_and_relocks_when_it_boots_again(reader, relay):
+    events = relay.events
+    strike = DoorStrike(relay, alarm_after=0.6, retry_interval=0.05, on_event=events)
+    try:
+        await strike.start()
+        caller = asyncio.create_task(strike.unlock_for(0.3))
+        await events.wait("door_unlocked")
+        await reader.stop()                                 # hung: the output stays on
+        with pytest.raises(RelayError, match="no answer"):
+            await caller
+        assert strike.unlocked and strike.fault
+        await events.wait("relay_alarm")
+        assert reader.outputs[0] is True                    # still released: why we alarmed
+
+        await reader.start()                                # boots afresh: libosdp would wait 300 s
+        await events.wait("door_locked", count=2, timeout=8)
+        assert reader.outputs[0] is False and not strike.unlocked and strike.fault is None
+        names = events.names
+        assert names.count("relay_fault") == 1 and names.index("relay_recovered") > names.index("relay_alarm")
+        assert "reader_offline" in names and names.count("reader_online") == 2
+        await strike.unlock_for(0.1)                        # and it works as before
+        assert len(pulses(reader)) == 2
+    finally:
+        await strike.close()
+
+
+async def test_reader_that_lost_power_is_relocked_by_the_panel_after_boot(reader, relay):
+    await relay.set(True)
+    await reader.stop(power_loss=True)
+    assert reader.outputs[0] is False
+    await reader.start()
+    await relay.events.wait("reader_online", count=2, timeout=8)
+    await relay.set(False)
+    assert reader.outputs[0] is False
+
+
+async def test_secure_channel_with_a_key():
+    async with OsdpDevice(scbk=KEY) as reader:
+        events = Events()
+        relay = OsdpRelay(reader.port, scbk=KEY, timeout=0.5, on_event=events)
+        strike = DoorStrike(relay, on_event=events)
+        try:
+            await strike.start()
+            assert relay.secure and reader.secure
+            assert events.of("reader_online") == [{"secure": True}]
+            await strike.unlock_for(0.2)
+            [(_, on)] = pulses(reader)
+            assert 0.2 <= on < 0.2 + SLACK
+        finally:
+            await strike.close()
+
+
+async def test_a_wrong_key_keeps_the_reader_offline_and_says_why():
+    async with OsdpDevice(scbk=KEY) as reader:
+        relay = OsdpRelay(reader.port, scbk="ff" * 16, timeout=0.5)
+        try:
+            with pytest.raises(RelayError, match="secure channel key"):
+                await relay.set(True)
+            assert reader.received_of(Command.Output) == [] and not relay.secure
+        finally:
+            await relay.close()
+
+
+async def test_pulse_at_9600_baud():
+    async with OsdpDevice(baudrate=9600) as reader:
+        relay = OsdpRelay(reader.port, baudrate=9600)
+        strike = DoorStrike(relay)
+        await strike.start()
+        await strike.unlock_for(0.3)
+        await strike.close()
+        [(_, on)] = pulses(reader)
+        # The window counts from the acknowledged release; the relock frame takes ~14 ms at 9600.
+        assert 0.3 <= on < 0.3 + 0.03 + SLACK
+
+
+async def test_serial_port_vanishing_and_returning(reader, relay):
+    events = relay.events
+    strike = DoorStrike(relay, alarm_after=30, retry_interval=0.05, on_event=events)
+    try:
+        await strike.start()
+        caller = asyncio.create_task(strike.unlock_for(0.3))
+        await events.wait("door_unlocked")
+        reader.unplug_port()                                # USB adapter pulled mid-pulse
+        with pytest.raises(RelayError, match="serial port"):
+            await caller
+        assert reader.outputs[0] is True
+        reader.plug_port()
+        await events.wait("relay_recovered", timeout=8)
+        await reader.wait_output(0, False, timeout=2)
+        await strike.unlock_for(0.1)
+        assert len(pulses(reader)) == 2 and strike.fault is None
+    finally:
+        await strike.close()
+
+
+async def test_clear_errors_for_a_missing_port_and_a_wrong_address(reader, tmp_path):
+    with pytest.raises(RelayError, match="not found"):
+        await OsdpRelay(str(tmp_path / "ttyUSB9")).set(True)
+    wrong = OsdpRelay(reader.port, address=9, timeout=0.3)
+    try:
+        with pytest.raises(RelayError, match="reader offline.*wrong address"):
+            await wrong.set(True)
+    finally:
+        await wrong.close()
+    assert reader.received == []
