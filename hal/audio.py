@@ -38,10 +38,10 @@ class ToneTrack(AudioStreamTrack):
         if self.readyState != "live":
             raise MediaStreamError
         if self._start is None:
-            self._start = time.time()
+            self._start = time.monotonic()    # not the wall clock: an NTP step must not stall the tone
         else:
             self._pts += self._samples
-            wait = self._start + self._pts / SAMPLE_RATE - time.time()
+            wait = self._start + self._pts / SAMPLE_RATE - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
         t = (np.arange(self._samples) + self._pts) / SAMPLE_RATE
@@ -60,19 +60,33 @@ class SpeakerSink:
     def __init__(self):
         self.frames = 0
         self.peak_rms = 0.0
+        self.last_rms = 0.0
         self._task: asyncio.Task | None = None
+        self._arrived: asyncio.Event | None = None
 
     def play(self, track: MediaStreamTrack) -> None:
         self.stop()
         self._task = asyncio.ensure_future(self._consume(track))
+
+    async def wait_frames(self, count: int, timeout: float | None = None) -> None:
+        """Until `count` frames in all have arrived."""
+        async with asyncio.timeout(timeout):
+            while self.frames < count:
+                if self._arrived is None:
+                    self._arrived = asyncio.Event()
+                await self._arrived.wait()
 
     async def _consume(self, track: MediaStreamTrack) -> None:
         try:
             while True:
                 frame = await track.recv()
                 samples = frame.to_ndarray().astype(np.float32) / 32768.0
+                self.last_rms = float(np.sqrt(np.mean(samples ** 2))) if samples.size else 0.0
                 self.frames += 1
-                self.peak_rms = max(self.peak_rms, float(np.sqrt(np.mean(samples ** 2))) if samples.size else 0.0)
+                self.peak_rms = max(self.peak_rms, self.last_rms)
+                if self._arrived is not None:
+                    self._arrived.set()
+                    self._arrived = None
         except MediaStreamError:
             pass
 

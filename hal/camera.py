@@ -50,9 +50,11 @@ class Camera:
         self._wake.set()
 
     async def frames(self) -> AsyncIterator[np.ndarray]:
-        period = 1.0 / self.fps
         next_at = time.monotonic()
         while True:
+            # Cleared before the frame is chosen: an inject() from here on (even while the
+            # consumer holds the frame we yield) cuts the next wait short.
+            self._wake.clear()
             if self._injected is not None and time.monotonic() < self._injected_until:
                 frame = self._injected
             else:
@@ -62,8 +64,7 @@ class Camera:
                 self.latest = frame
                 self.frames_delivered += 1
                 yield frame
-            next_at = max(next_at + period, time.monotonic())
-            self._wake.clear()
+            next_at = max(next_at + 1.0 / self.fps, time.monotonic())   # fps read each tick
             try:
                 # An injected frame cuts the wait short: HIL rigs expect it to be seen at once.
                 await asyncio.wait_for(self._wake.wait(), max(0.0, next_at - time.monotonic()))
@@ -134,7 +135,11 @@ class OpenCvCamera(Camera):
         self._failed_at = 0.0
 
     def _open(self) -> cv2.VideoCapture | None:
-        cap = cv2.VideoCapture(self.source)
+        try:
+            cap = cv2.VideoCapture(self.source)
+        except cv2.error as e:            # some backends raise instead of failing to open
+            log.debug("VideoCapture(%r): %s", self.source, e)
+            return None
         if not cap.isOpened():
             cap.release()
             return None
@@ -153,7 +158,11 @@ class OpenCvCamera(Camera):
                 self._report(f"camera {self.source!r} cannot be opened; retrying")
                 return None
             self._report(None)
-        ok, frame = await asyncio.to_thread(self._cap.read)
+        try:
+            ok, frame = await asyncio.to_thread(self._cap.read)
+        except cv2.error as e:
+            log.debug("camera %r read: %s", self.source, e)
+            ok, frame = False, None
         if not ok:
             if isinstance(self.source, str) and Path(self.source).is_file():
                 self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)     # a video file loops
