@@ -6,12 +6,15 @@ Search is by first name, last name or unit, insensitive to case and accents
 
 from __future__ import annotations
 
+import bisect
+import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 
 @dataclass(frozen=True)
@@ -26,12 +29,13 @@ class Resident:
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
-    def shown_as(self, rule: str = "full") -> str:
-        """The name visitors see: full name, initial and surname, or the unit only."""
+    def shown_as(self, rule: str = "full", unit_label: str = "Apartment {unit}") -> str:
+        """The name visitors see: full name, initial and surname, or the unit only
+        (unit_label: the screen language's words for it)."""
         if self.display_name:
             return self.display_name
         if rule == "unit":
-            return f"Apartment {self.unit}"
+            return unit_label.format(unit=self.unit)
         if rule == "initial" and self.first_name:
             return f"{self.first_name[0]}. {self.last_name}"
         return self.full_name
@@ -81,16 +85,59 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("ß", "ss")
 
 
+# German spells an umlaut out when the keyboard has none: "Mueller" is "Müller".
+_SPELLED_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
+_WORD = re.compile(r"[^\W_]+")
+
+
+def words(text: str, lead: bool = False) -> set[str]:
+    """The folded words a visitor may type for text: "Hohenberg-Strassburg" is
+    "hohenberg", "strassburg" and "hohenbergstrassburg"; "Müller" is also "mueller".
+    lead: only the words a part of the name starts with ("von", "hohenberg",
+    "hohenbergstrassburg"), not those after a hyphen ("strassburg")."""
+    out = set()
+    for form in {fold(text), fold(text.translate(_SPELLED_OUT))}:
+        for chunk in form.split():
+            parts = _WORD.findall(chunk)
+            out.update(parts[:1] if lead else parts)
+            if parts:                           # hyphenated or dotted, typed without the mark
+                out.add("".join(parts))
+    return out
+
+
+def typos_allowed(term: str) -> int:
+    """Edits tolerated in a typed word: none in the first three letters (they find too much),
+    one up to six letters, two beyond."""
+    return 0 if len(term) <= 3 else 1 if len(term) <= 6 else 2
+
+
 class Directory:
-    """Residents prepared for fast search-as-you-type."""
+    """Residents prepared for fast search-as-you-type.
+
+    An index is a sorted list of distinct folded words with, for each, the
+    residents who have it; residents are numbered in display order (last name,
+    first name), so sorting numbers sorts names. A typed word finds its prefix
+    range by bisection. A second index holds only the words a name or unit starts
+    with, so "smi" lists Smith before Costa-Smith. Typos are looked up with
+    rapidfuzz among the distinct word prefixes of about the typed length, not
+    among all residents.
+    """
 
     def __init__(self, residents: list[Resident] | tuple[Resident, ...], rule: str = "full"):
         self.rule = rule
-        self.residents = sorted(residents, key=lambda r: (fold(r.last_name), fold(r.first_name), r.unit))
+        self.residents = sorted(residents, key=lambda r: (fold(r.last_name), fold(r.first_name), r.unit, r.id))
         self._by_id = {r.id: r for r in self.residents}
-        # One folded string per resident, words in the order people type them.
-        self._keys = [fold(f"{r.first_name} {r.last_name} {r.unit}") for r in self.residents]
-        self._words = [k.split() for k in self._keys]
+        every: dict[str, list[int]] = {}
+        lead: dict[str, list[int]] = {}
+        for i, r in enumerate(self.residents):
+            for w in words(f"{r.first_name} {r.last_name} {r.unit}"):
+                every.setdefault(w, []).append(i)
+            for w in set().union(*(words(f, lead=True) for f in (r.first_name, r.last_name, r.unit))):
+                lead.setdefault(w, []).append(i)
+        self._every = _Index(every)
+        self._lead = _Index(lead)
+        self._prefixes: dict[int, list[str]] = {}       # length -> distinct word prefixes, built on demand
+        self._cache: dict[tuple[str, int], list[Resident]] = {}
 
     def __len__(self) -> int:
         return len(self.residents)
@@ -99,18 +146,76 @@ class Directory:
         return self._by_id.get(resident_id)
 
     def search(self, query: str, limit: int = 50) -> list[Resident]:
-        q = fold(query).strip()
-        if not q:
+        """Residents matching every typed word, best first: whole words, then word
+        prefixes (alphabetical), then words with typos (fewest first)."""
+        # Longest word first: it narrows the candidates most.
+        terms = sorted(_WORD.findall(fold(query)), key=len, reverse=True)
+        if not terms:
             return self.residents[:limit]
-        terms = q.split()
-        # Exact prefix matches of every typed word first; they are what people expect.
-        prefix = [i for i, words in enumerate(self._words)
-                  if all(any(w.startswith(t) for w in words) for t in terms)]
-        if len(prefix) >= limit:
-            return [self.residents[i] for i in prefix[:limit]]
-        # Then typo-tolerant matches, best score first.
-        taken = set(prefix)
-        fuzzy = process.extract(q, self._keys, scorer=fuzz.partial_ratio, limit=limit + len(prefix),
-                                score_cutoff=75 if len(q) > 2 else 90)
-        rest = [i for _, _, i in fuzzy if i not in taken]
-        return [self.residents[i] for i in (prefix + rest)[:limit]]
+        key = (" ".join(terms), limit)
+        if key not in self._cache:
+            if len(self._cache) > 64:                   # the screen asks again on every redraw
+                self._cache.clear()
+            self._cache[key] = [self.residents[i] for i in self._rank(terms, limit)]
+        return self._cache[key]
+
+    def _rank(self, terms: list[str], limit: int) -> list[int]:
+        found, lead = self._every.prefixed(terms[0]), self._lead.prefixed(terms[0])
+        for t in terms[1:]:
+            found &= self._every.prefixed(t)
+            lead &= self._lead.prefixed(t)
+        whole = set.intersection(*(self._lead.exact(t) for t in terms))
+        # "li": Li Zhang, then Liam and Lily, then Rosa Costa-Lima.
+        best = sorted(whole) + sorted(lead - whole) + sorted(found - lead)
+        if len(best) >= limit or not any(typos_allowed(t) for t in terms):
+            return best[:limit]
+        # Not enough: every word may now also match with typos; fewest edits first.
+        cost: dict[int, int] | None = None
+        for t in terms:
+            c = self._with_typos(t)
+            cost = c if cost is None else {i: cost[i] + c[i] for i in cost.keys() & c.keys()}
+        rest = sorted((c, i) for i, c in cost.items() if i not in found)
+        return (best + [i for _, i in rest])[:limit]
+
+    def _with_typos(self, term: str) -> dict[int, int]:
+        """Resident -> cost of their best word for term: 4 per edit, 2 more when the edit
+        adds or drops a letter ("smiht" is nearer "smith" than "smit"), 1 more when the
+        word is inside a name (Costa-Smith) rather than at its start (Smith)."""
+        cost = dict.fromkeys(self._every.prefixed(term), 1)
+        cost.update(dict.fromkeys(self._lead.prefixed(term), 0))
+        k = typos_allowed(term)
+        # A typed word with a letter missing or extra lines up with a prefix one shorter or longer.
+        for n in range(max(1, len(term) - k), len(term) + k + 1) if k else ():
+            for prefix, d, _ in process.extract(term, self._prefixes_of(n), scorer=OSA.distance,
+                                                score_cutoff=k, limit=None):
+                c = 4 * d + 2 * (n != len(term))
+                for extra, ids in ((1, self._every.prefixed(prefix)), (0, self._lead.prefixed(prefix))):
+                    for i in ids if d else ():
+                        if cost.get(i, c + 2) > c + extra:
+                            cost[i] = c + extra
+        return cost
+
+    def _prefixes_of(self, n: int) -> list[str]:
+        if n not in self._prefixes:
+            self._prefixes[n] = sorted({w[:n] for w in self._every.words if len(w) >= n})
+        return self._prefixes[n]
+
+
+class _Index:
+    """Sorted distinct words -> resident numbers; prefix lookups by bisection."""
+
+    def __init__(self, postings: dict[str, list[int]]):
+        self.words = sorted(postings)
+        self._ids = [postings[w] for w in self.words]
+        self._exact = {w: set(ids) for w, ids in postings.items()}
+
+    def exact(self, word: str) -> set[int]:
+        return self._exact.get(word, set())
+
+    def prefixed(self, prefix: str) -> set[int]:
+        lo = bisect.bisect_left(self.words, prefix)
+        hi = bisect.bisect_left(self.words, prefix + "\U0010ffff", lo)
+        out: set[int] = set()
+        for ids in self._ids[lo:hi]:
+            out.update(ids)
+        return out

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Render every panel screen headless into docs/screenshots/ (half size, for the README).
 
-    .venv/bin/python scripts/screenshots.py [--out DIR] [--full-size]
+    .venv/bin/python scripts/screenshots.py [--out DIR] [--full-size] [--language de]
+
+Portrait 800x1280 as NAME.png, landscape 1280x800 as NAME-landscape.png; another
+language than English adds its code: NAME-de.png.
 """
 
 from __future__ import annotations
@@ -52,25 +55,25 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="docs/screenshots")
     ap.add_argument("--full-size", action="store_true")
+    ap.add_argument("--language", default="en")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     config = Config()
     prop = load_property(config.property_file)
     directory = Directory(prop.residents, config.directory.display)
-    strings = Strings(config.panel.language)
+    strings = Strings(args.language)
+    lang = "" if args.language == "en" else f"-{args.language}"
     preview = _preview_frame()
     for (w, h), suffix in (((800, 1280), ""), ((1280, 800), "-landscape")):
         display = Display(w, h)
         display.set_preview(preview)
         for name, state in scenes().items():
-            if suffix and name not in ("home", "directory", "calling"):
-                continue
             display.update(state, View(w, h, prop.name, strings, directory, now=0.35, wall=NOON))
             rgb = display.renderer.rgb()
             if not args.full_size:
                 rgb = cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-            path = out / f"{name}{suffix}.png"
+            path = out / f"{name}{suffix}{lang}.png"
             cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
             print(f"{path}  {path.stat().st_size // 1024} KiB")
     return 0

@@ -10,13 +10,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..core.events import Event, Touched
+from ..core.events import Event, Scroll, Touched
 from ..core.machine import PanelState, Screen
 from .layout import View, layout
 from .renderer import Renderer
 from .widgets import Widget, hit
 
 ANIMATED = (Screen.CALLING,)
+TOUCH_SLOP = 24         # px a finger may wander and still tap (about 4 mm)
 
 
 class Display:
@@ -58,6 +59,19 @@ class Display:
         """What a finger at (x, y) does: the widget hit and the events to send."""
         w = hit(self.widgets, x, y)
         return w, [Touched(), *(w.action if w else ())]
+
+    def drag(self, x0: float, y0: float, x1: float, y1: float) -> tuple[Widget | None, list[Event]]:
+        """A finger put down at (x0, y0) and lifted at (x1, y1). Hardly moved: a tap where it
+        went down. A vertical swipe that starts on a list scrolls it with the finger: up by a
+        row's height shows the next row. Anything else only counts as a touch."""
+        if abs(x1 - x0) <= TOUCH_SLOP and abs(y1 - y0) <= TOUCH_SLOP:
+            return self.tap(x0, y0)
+        lists = [w for w in self.widgets if w.role == "list" and w.rect.contains(x0, y0)]
+        if not lists or abs(y1 - y0) < abs(x1 - x0):
+            return None, [Touched()]
+        w = lists[-1]
+        rows = round((y0 - y1) / w.extra["row_h"])
+        return w, [Touched(), *([Scroll(rows, w.extra["last"])] if rows else [])]
 
     def ui_json(self, screen: str) -> dict:
         w, h = self.size

@@ -1,8 +1,9 @@
 """Screen layouts: (panel state, directory, size, time) -> the widgets on screen.
 
 Pure and pygame-free, so tests and the API can ask what is on screen without
-drawing it. Sizes scale with the short side of the screen; portrait and landscape
-arrange the same widgets differently.
+drawing it. Sizes are in units of 1/800 of the screen's short side (1 px on the
+800x1280 and 1280x800 panels); portrait stacks things, landscape puts them side
+by side. Every tappable widget is at least 9 mm (53 px at ~150 dpi) both ways.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from ..directory import Directory
 from .strings import Strings
 from .widgets import Rect, Widget
 
-KEY_ROWS = ["1234567890", "QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM"]
+MARGIN = 32         # screen edge to content
+GAP = 24            # between blocks
+ROW_H = 104         # one directory result, its gap included
+SEARCH_LIMIT = 200  # results a visitor can scroll through
 
 
 @dataclass(frozen=True)
@@ -47,28 +51,28 @@ def layout(state: PanelState, view: View) -> list[Widget]:
     return _header(state, view) + builder(state, view)
 
 
-def result_rows(view: View) -> int:
-    """How many directory results fit on one page."""
-    _, _, _, h = _results_area(view)
-    return max(1, h // view.s(104))
-
-
 # -- pieces ------------------------------------------------------------------------
+def _banner_shown(state: PanelState) -> bool:
+    return not state.cloud_online and state.screen in (
+        Screen.HOME, Screen.DIRECTORY, Screen.OUT_OF_ORDER)
+
+
 def _header(state: PanelState, view: View) -> list[Widget]:
     s, w = view.s, view.width
     wall = view.wall if view.wall is not None else time.time()
-    out = [Widget("building", "heading", view.building, Rect(s(32), s(20), w - s(280), s(80)), style="header"),
+    clock_w = s(160)
+    out = [Widget("building", "heading", view.building,
+                  Rect(s(MARGIN), s(20), w - 2 * s(MARGIN) - clock_w - s(GAP), s(80)), style="header"),
            Widget("clock", "status", time.strftime("%H:%M", time.localtime(wall)),
-                  Rect(w - s(232), s(20), s(200), s(80)), style="clock")]
-    if not state.cloud_online and state.screen in (Screen.HOME, Screen.DIRECTORY, Screen.OUT_OF_ORDER):
+                  Rect(w - s(MARGIN) - clock_w, s(20), clock_w, s(80)), style="clock")]
+    if _banner_shown(state):
         out.append(Widget("offline", "banner", view.strings("calls_offline"),
                           Rect(0, s(116), w, s(64)), style="warning"))
     return out
 
 
 def _content_top(state: PanelState, view: View) -> int:
-    return view.s(196) if not state.cloud_online and state.screen in (
-        Screen.HOME, Screen.DIRECTORY, Screen.OUT_OF_ORDER) else view.s(132)
+    return view.s(196) if _banner_shown(state) else view.s(124)
 
 
 def _button(id: str, label: str, rect: Rect, *action: ev.Event, style: str = "primary", detail: str = "") -> Widget:
@@ -76,181 +80,256 @@ def _button(id: str, label: str, rect: Rect, *action: ev.Event, style: str = "pr
 
 
 def _bottom_buttons(view: View, specs: list[tuple]) -> list[Widget]:
-    """Wide buttons at the bottom of the screen, in the order given, top to bottom."""
+    """Buttons along the bottom: stacked full width in portrait, side by side in landscape."""
     s = view.s
-    h, gap = s(140), s(24)
-    width = min(view.width - s(64), s(900))
-    x = (view.width - width) // 2
-    y = view.height - s(48) - len(specs) * h - (len(specs) - 1) * gap
+    h, gap, m = s(128), s(GAP), s(MARGIN)
     out = []
+    if view.landscape:
+        width = (view.width - 2 * m - (len(specs) - 1) * gap) // len(specs)
+        for k, (id, label, action, style) in enumerate(specs):
+            out.append(_button(id, label, Rect(m + k * (width + gap), view.height - m - h, width, h),
+                               *action, style=style))
+        return out
+    y = view.height - m - len(specs) * h - (len(specs) - 1) * gap
     for id, label, action, style in specs:
-        out.append(_button(id, label, Rect(x, y, width, h), *action, style=style))
+        out.append(_button(id, label, Rect(m, y, view.width - 2 * m, h), *action, style=style))
         y += h + gap
     return out
 
 
-def _centered_text(view: View, id: str, role: str, label: str, y: int, h: int, style: str) -> Widget:
+def _message(state: PanelState, view: View, texts: list[tuple], buttons: list[tuple],
+             image: tuple | None = None) -> list[Widget]:
+    """A message screen: an optional picture and lines of text, centred in the space above
+    the buttons (picture on the left in landscape), and the buttons.
+
+    texts: (id, role, label, height, style); image: (id, style[, extra]), a decoration with
+    no label of its own (the text says it), as alt="" on the web."""
     s = view.s
-    return Widget(id, role, label, Rect(s(48), y, view.width - s(96), h), style=style)
+    bottom = _bottom_buttons(view, buttons)
+    top = _content_top(state, view)
+    end = min(b.rect.y for b in bottom) - s(GAP)
+    m = s(MARGIN)
+    x, w = m, view.width - 2 * m
+    heights = [s(h) for _, _, _, h, _ in texts]
+    text_h = sum(heights) + s(16) * (len(texts) - 1)
+    out = []
+    if image and view.landscape:
+        # Picture and text side by side, the pair centred; text lines stay short enough to read.
+        size = min(s(300), end - top)
+        w = min(view.width - 2 * m - size - s(2 * GAP), s(760))
+        left = (view.width - size - s(2 * GAP) - w) // 2
+        out.append(_picture(image, Rect(left, top + (end - top - size) // 2, size, size)))
+        x = left + size + s(2 * GAP)
+    elif image:
+        size = min(s(280), end - top - text_h - s(2 * GAP))
+        y = top + (end - top - size - s(2 * GAP) - text_h) // 2
+        out.append(_picture(image, Rect((view.width - size) // 2, y, size, size)))
+        top = y + size + s(2 * GAP)
+        end = top + text_h
+    y = top + (end - top - text_h) // 2
+    for (id, role, label, _, style), h in zip(texts, heights):
+        out.append(Widget(id, role, label, Rect(x, y, w, h), style=style))
+        y += h + s(16)
+    return out + bottom
+
+
+def _picture(image: tuple, rect: Rect) -> Widget:
+    return Widget(image[0], "image", "", rect, style=image[1], extra=image[2] if len(image) > 2 else {})
 
 
 # -- screens -------------------------------------------------------------------------
 def _home(state: PanelState, view: View) -> list[Widget]:
-    s, t = view.s, view.strings
+    s, t, m = view.s, view.strings, view.s(MARGIN)
     top = _content_top(state, view)
     if view.landscape:
-        pw = view.width // 2 - s(64)
-        preview = Rect(s(48), top + s(24), pw, pw * 3 // 4)
-        right = view.width // 2 + s(16)
-        rw = view.width - right - s(48)
-        hint = Widget("qr_hint", "text", t("qr_hint"), Rect(right, top + s(40), rw, s(160)), style="lead")
-        button = _button("directory", t("directory"), Rect(right, view.height - s(240), rw, s(180)),
-                         ev.OpenDirectory(), style="primary_large")
+        # Camera on the left, hint and button on the right, the block centred vertically.
+        pw = (view.width - 3 * m) // 2
+        ph = pw * 3 // 4
+        y = top + (view.height - m - top - ph) // 2
+        preview = Rect(m, y, pw, ph)
+        right = 2 * m + pw
+        hint = Widget("qr_hint", "text", t("qr_hint"), Rect(right, y, pw, s(160)), style="lead")
+        button = Rect(right, y + ph - s(200), pw, s(200))
     else:
-        pw = view.width - s(96)
-        preview = Rect(s(48), top + s(40), pw, pw * 3 // 4)
-        hint = _centered_text(view, "qr_hint", "text", t("qr_hint"), preview.y + preview.h + s(24), s(100), "lead")
-        button = _button("directory", t("directory"), Rect(s(48), view.height - s(260), pw, s(200)),
-                         ev.OpenDirectory(), style="primary_large")
-    return [Widget("preview", "image", t("camera_preview"), preview, style="camera"), hint, button]
+        pw = view.width - 2 * m
+        preview = Rect(m, top + s(8), pw, pw * 3 // 4)
+        hint = Widget("qr_hint", "text", t("qr_hint"), Rect(m, preview.y + preview.h + s(GAP), pw, s(100)),
+                      style="lead")
+        button = Rect(m, view.height - m - s(200), pw, s(200))
+    return [Widget("preview", "image", t("camera_preview"), preview, style="camera"), hint,
+            _button("directory", t("directory"), button, ev.OpenDirectory(), style="primary_large",
+                    detail=t("directory_hint"))]
 
 
 def _out_of_order(state: PanelState, view: View) -> list[Widget]:
+    t = view.strings
+    return _message(state, view,
+                    [("title", "heading", t("out_of_order_title"), 90, "title_danger"),
+                     ("body", "text", t("out_of_order_body"), 150, "lead")],
+                    [("directory", t("directory"), (ev.OpenDirectory(),), "primary")],
+                    image=("warning_icon", "warning"))
+
+
+def _results_area(view: View, top: int) -> Rect:
+    """The result list on the directory screen, scroll buttons included."""
+    s, m = view.s, view.s(MARGIN)
+    y = _below_search(view, top)
+    if view.landscape:
+        return Rect(m, y, view.width - 3 * m - _keyboard_width(view), view.height - y - m)
+    kb = _keyboard_rect(view, top)
+    return Rect(m, y, view.width - 2 * m, kb.y - s(GAP) - y)
+
+
+def _below_search(view: View, top: int) -> int:
+    return top + view.s(92) + view.s(16)
+
+
+def _keyboard_width(view: View) -> int:
+    # Landscape: as wide as keys of 56 need (9.5 mm), the rest is for the result list.
+    units = _key_units(view.strings)
+    return units * view.s(56) + (units - 1) * view.s(8) if view.landscape else view.width - 2 * view.s(MARGIN)
+
+
+def _key_units(t: Strings) -> int:
+    """Keys across the widest keyboard row (Delete, after the last row, counts two)."""
+    rows = ["1234567890", *t.keyboard]
+    return max(max(len(r) for r in rows[:-1]), len(rows[-1]) + 2)
+
+
+def _keyboard_rect(view: View, top: int) -> Rect:
+    """Portrait: along the bottom. Landscape: right of the list, as tall as it (bigger keys)."""
+    s, m = view.s, view.s(MARGIN)
+    w = _keyboard_width(view)
+    y = _below_search(view, top) if view.landscape else view.height - m - 5 * s(84) - 4 * s(8)
+    return Rect(view.width - m - w, y, w, view.height - m - y)
+
+
+def _keyboard(view: View, top: int) -> list[Widget]:
+    """Digits, the language's letter rows, Delete after the last row, then Clear and Space.
+    Every key has the same width, set by the longest row."""
     s, t = view.s, view.strings
-    top = _content_top(state, view)
-    return [_centered_text(view, "title", "heading", t("out_of_order_title"), top + s(120), s(100), "title_danger"),
-            _centered_text(view, "body", "text", t("out_of_order_body"), top + s(240), s(200), "lead"),
-            _button("directory", t("directory"), Rect(s(48), view.height - s(260), view.width - s(96), s(200)),
-                    ev.OpenDirectory(), style="primary_large")]
-
-
-def _results_area(view: View) -> tuple[int, int, int, int]:
-    """x, y, w, h of the result list on the directory screen."""
-    s = view.s
-    top = s(196) + s(112)   # below the banner's place and the search row
-    if view.landscape:
-        return s(32), top, view.width // 2 - s(48), view.height - top - s(24)
-    keyboard_h = s(5 * 88 + 4 * 10 + 24)
-    return s(32), top, view.width - s(64), view.height - top - keyboard_h - s(24)
-
-
-def _keyboard(view: View) -> list[Widget]:
-    s = view.s
-    if view.landscape:
-        x0, width = view.width // 2 + s(16), view.width // 2 - s(48)
-    else:
-        x0, width = s(32), view.width - s(64)
-    gap, kh = s(10), s(88)
-    y = view.height - s(24) - 5 * kh - 4 * gap
-    kw = (width - 9 * gap) // 10
-    out = []
-    for row in KEY_ROWS:
-        extra = 1 if row == "ZXCVBNM" else 0
-        row_w = (len(row) + extra * 2) * (kw + gap) - gap
-        x = x0 + (width - row_w) // 2
+    box = _keyboard_rect(view, top)
+    gap = s(8)
+    kh = (box.h - 4 * gap) // 5
+    rows = ["1234567890", *t.keyboard]
+    units = _key_units(t)
+    kw = (box.w - (units - 1) * gap) // units
+    wide = 2 * kw + gap
+    out, y = [], box.y
+    for n, row in enumerate(rows):
+        last = n == len(rows) - 1
+        row_w = len(row) * (kw + gap) - gap + (gap + wide if last else 0)
+        x = box.x + (box.w - row_w) // 2
         for ch in row:
             out.append(Widget(f"key:{ch}", "key", ch, Rect(x, y, kw, kh), (ev.TypeText(ch.lower()),)))
             x += kw + gap
-        if extra:
-            out.append(Widget("key:backspace", "key", view.strings("backspace"), Rect(x, y, 2 * kw + gap, kh),
+        if last:
+            out.append(Widget("key:backspace", "key", t("backspace"), Rect(x, y, wide, kh),
                               (ev.Backspace(),), style="key_wide"))
         y += kh + gap
-    space_w = width - 2 * (2 * kw + gap) - 2 * gap
-    out.append(Widget("key:clear", "key", view.strings("clear"), Rect(x0, y, 2 * kw + gap, kh),
-                      (ev.ClearQuery(),), style="key_wide"))
-    out.append(Widget("key:space", "key", view.strings("space"), Rect(x0 + 2 * kw + 2 * gap, y, space_w, kh),
+    out.append(Widget("key:clear", "key", t("clear"), Rect(box.x, y, wide, kh), (ev.ClearQuery(),), style="key_wide"))
+    out.append(Widget("key:space", "key", t("space"), Rect(box.x + wide + gap, y, box.w - wide - gap, kh),
                       (ev.TypeText(" "),), style="key_wide"))
     return out
 
 
 def _directory(state: PanelState, view: View) -> list[Widget]:
-    s, t = view.s, view.strings
-    top = s(196)
-    out = [_button("back", t("back"), Rect(s(32), top, s(180), s(92)), ev.GoHome(), style="secondary"),
-           Widget("search", "textbox", state.query, Rect(s(232), top, view.width - s(264), s(92)),
+    s, t, m = view.s, view.strings, view.s(MARGIN)
+    top = _content_top(state, view)
+    back_w, search_x = s(180), m + s(180) + s(16)
+    out = [_button("back", t("back"), Rect(m, top, back_w, s(92)), ev.GoHome(), style="secondary"),
+           Widget("search", "textbox", state.query, Rect(search_x, top, view.width - m - search_x, s(92)),
                   style="search", extra={"placeholder": t("search_placeholder")})]
-    x, y, w, h = _results_area(view)
-    rows = result_rows(view)
-    results = view.directory.search(state.query, limit=max(200, state.scroll + rows))
+    area = _results_area(view, top)
+    rows = max(1, area.h // s(ROW_H))
+    results = view.directory.search(state.query, limit=max(SEARCH_LIMIT, state.scroll + rows))
     last = max(0, len(results) - rows)
     first = min(state.scroll, last)
-    row_h = s(104)
-    list_w = w - s(112)
+    arrow_w = s(72)
+    list_w = area.w - arrow_w - s(12)
+    # The list itself: not tappable, but a swipe on it scrolls (Display.drag) and /ui shows where it is.
+    out.append(Widget("results", "list", t("results"), Rect(area.x, area.y, list_w, area.h),
+                      extra={"row_h": s(ROW_H), "last": last}))
+    unit_only = view.directory.rule == "unit"
+    unit_label = t("apartment", unit="{unit}")          # "Wohnung {unit}": the blank is filled per resident
     for i, r in enumerate(results[first:first + rows]):
-        name = r.shown_as(view.directory.rule)
-        detail = "" if view.directory.rule == "unit" else t("apartment", unit=r.unit)
-        out.append(_button(f"resident:{r.id}", name, Rect(x, y + i * row_h, list_w, row_h - s(8)),
+        name = r.shown_as(view.directory.rule, unit_label=unit_label)
+        detail = "" if unit_only else t("apartment", unit=r.unit)
+        out.append(_button(f"resident:{r.id}", name, Rect(area.x, area.y + i * s(ROW_H), list_w, s(ROW_H - 8)),
                            ev.CallResident(r.id, name), style="row", detail=detail))
     if not results:
-        out.append(Widget("no_results", "text", t("no_results"), Rect(x, y + s(40), w, s(80)), style="muted"))
-    bx = x + list_w + s(12)
-    out.append(Widget("scroll_up", "button", t("scroll_up"), Rect(bx, y, s(100), s(160)),
+        out.append(Widget("no_results", "text", t("no_results"), Rect(area.x, area.y + s(40), list_w, s(80)),
+                          style="muted"))
+    bx = area.x + area.w - arrow_w
+    arrow_h = min(s(160), (area.h - s(16)) // 2)
+    out.append(Widget("scroll_up", "button", t("scroll_up"), Rect(bx, area.y, arrow_w, arrow_h),
                       (ev.Scroll(-rows, last),), style="arrow_up", enabled=first > 0))
-    out.append(Widget("scroll_down", "button", t("scroll_down"), Rect(bx, y + h - s(160), s(100), s(160)),
-                      (ev.Scroll(rows, last),), style="arrow_down", enabled=first + rows < len(results)))
-    return out + _keyboard(view)
+    down = Rect(bx, area.y + area.h - arrow_h - s(8), arrow_w, arrow_h)
+    out.append(Widget("scroll_down", "button", t("scroll_down"), down, (ev.Scroll(rows, last),),
+                      style="arrow_down", enabled=first + rows < len(results)))
+    return out + _keyboard(view, top)
 
 
 def _calling(state: PanelState, view: View) -> list[Widget]:
-    s, t = view.s, view.strings
+    t = view.strings
     status = t("ringing") if state.ringing else t("connecting")
-    return [_centered_text(view, "title", "text", t("calling"), s(220), s(70), "lead"),
-            _centered_text(view, "name", "heading", state.resident_name, s(300), s(110), "title"),
-            Widget("ringing", "image", status, Rect(view.width // 2 - s(150), s(460), s(300), s(300)),
-                   style="ring", extra={"phase": view.now - state.entered_at}),
-            _centered_text(view, "status", "status", status, s(790), s(70), "lead")] + \
-        _bottom_buttons(view, [("cancel", t("cancel"), (ev.CancelCall(),), "danger")])
+    return _message(state, view,
+                    [("title", "text", t("calling"), 60, "lead"),
+                     ("name", "heading", state.resident_name, 150, "title"),
+                     ("status", "status", status, 60, "status")],
+                    [("cancel", t("cancel"), (ev.CancelCall(),), "danger")],
+                    image=("ringing", "ring", {"phase": view.now - state.entered_at}))
 
 
 def _in_call(state: PanelState, view: View) -> list[Widget]:
-    s, t = view.s, view.strings
+    t = view.strings
     elapsed = max(0, int(view.now - state.entered_at))
-    return [_centered_text(view, "title", "text", t("in_call"), s(220), s(70), "lead"),
-            _centered_text(view, "name", "heading", state.resident_name, s(300), s(110), "title"),
-            _centered_text(view, "timer", "status", f"{elapsed // 60:02d}:{elapsed % 60:02d}", s(440), s(100),
-                           "timer")] + \
-        _bottom_buttons(view, [("end_call", t("end_call"), (ev.EndCall(),), "danger")])
+    return _message(state, view,
+                    [("title", "text", t("in_call"), 60, "lead"),
+                     ("name", "heading", state.resident_name, 150, "title"),
+                     ("timer", "status", f"{elapsed // 60:02d}:{elapsed % 60:02d}", 100, "timer")],
+                    [("end_call", t("end_call"), (ev.EndCall(),), "danger")],
+                    image=("in_call_icon", "call"))
 
 
 def _call_ended(state: PanelState, view: View) -> list[Widget]:
-    s, t = view.s, view.strings
+    t = view.strings
     key = {"declined": "ended_declined", "no_answer": "ended_no_answer", "unavailable": "ended_unavailable",
            "time_limit": "ended_time_limit", "error": "ended_error"}.get(state.message, "ended_hung_up")
-    text = t(key, name=state.resident_name)
     specs = []
     if state.message in ("declined", "no_answer"):
         specs.append(("call_again", t("call_again"), (ev.CallAgain(),), "primary"))
     specs += [("back", t("back"), (ev.OpenDirectory(),), "secondary"),
               ("home", t("home"), (ev.GoHome(),), "secondary")]
-    return [_centered_text(view, "message", "heading", text, s(300), s(240), "title")] + _bottom_buttons(view, specs)
+    return _message(state, view, [("message", "heading", t(key, name=state.resident_name), 240, "title")], specs,
+                    image=("ended_icon", "call_ended"))
 
 
 def _door_open(state: PanelState, view: View) -> list[Widget]:
-    s, t = view.s, view.strings
-    return [Widget("door_icon", "image", t("door_open"), Rect(view.width // 2 - s(140), s(220), s(280), s(280)),
-                   style="door_open"),
-            _centered_text(view, "message", "heading", t("door_open"), s(540), s(220), "title_success")] + \
-        _bottom_buttons(view, [("ok", t("ok"), (ev.GoHome(),), "secondary")])
+    t = view.strings
+    return _message(state, view, [("message", "heading", t("door_open"), 170, "title_success")],
+                    [("ok", t("ok"), (ev.GoHome(),), "secondary")],
+                    image=("door_icon", "door_open"))
 
 
 def _access_granted(state: PanelState, view: View) -> list[Widget]:
-    s, t = view.s, view.strings
+    t = view.strings
     greeting = t("welcome", name=state.message) if state.message else t("door_open")
-    return [Widget("door_icon", "image", t("door_open"), Rect(view.width // 2 - s(140), s(220), s(280), s(280)),
-                   style="door_open"),
-            _centered_text(view, "greeting", "heading", greeting, s(540), s(200), "title_success"),
-            _centered_text(view, "message", "text", t("door_open"), s(760), s(80), "lead")] + \
-        _bottom_buttons(view, [("ok", t("ok"), (ev.GoHome(),), "secondary")])
+    return _message(state, view,
+                    [("greeting", "heading", greeting, 170, "title_success"),
+                     ("message", "text", t("door_open"), 70, "lead")],
+                    [("ok", t("ok"), (ev.GoHome(),), "secondary")],
+                    image=("door_icon", "door_open"))
 
 
 def _access_denied(state: PanelState, view: View) -> list[Widget]:
-    s, t = view.s, view.strings
-    return [Widget("refused_icon", "image", t("access_refused"), Rect(view.width // 2 - s(140), s(220), s(280), s(280)),
-                   style="refused"),
-            _centered_text(view, "title", "heading", t("access_refused"), s(540), s(110), "title_danger"),
-            _centered_text(view, "reason", "text", t.reason(state.message), s(670), s(180), "lead")] + \
-        _bottom_buttons(view, [("directory", t("directory"), (ev.OpenDirectory(),), "primary"),
-                               ("ok", t("ok"), (ev.GoHome(),), "secondary")])
+    t = view.strings
+    return _message(state, view,
+                    [("title", "heading", t("access_refused"), 90, "title_danger"),
+                     ("reason", "text", t.reason(state.message), 130, "lead")],
+                    [("directory", t("directory"), (ev.OpenDirectory(),), "primary"),
+                     ("ok", t("ok"), (ev.GoHome(),), "secondary")],
+                    image=("refused_icon", "refused"))
 
 
 _SCREENS = {

@@ -1,11 +1,19 @@
 """Draws a widget list with pygame onto a surface: a window, the Pi's framebuffer, or
-an off-screen surface when headless. Only the event-loop thread calls in here."""
+an off-screen surface when headless. Only the event-loop thread calls in here.
+
+Every text goes through `fit`: wrapped onto balanced lines and shrunk until it fits
+its box; only text that still does not fit at half its size is cut with an ellipsis.
+`Renderer.texts(widget)` says what a widget's texts are and where they go, so a
+test can check that nothing on any screen is cut without drawing it.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from functools import lru_cache
 
+import cv2
 import numpy as np
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
@@ -18,24 +26,73 @@ FONTS = ASSETS / "fonts"
 
 # A dark, high-contrast palette: readable from a metre away, in sun and at night.
 BG = (13, 20, 30)
-SURFACE = (28, 38, 52)
+SURFACE = (30, 41, 57)
 TEXT = (245, 247, 250)
-MUTED = (150, 162, 178)
+MUTED = (156, 168, 184)
 PRIMARY = (37, 99, 235)
 SUCCESS = (22, 163, 74)
 DANGER = (220, 38, 38)
 WARNING = (245, 158, 11)
-KEY = (44, 56, 74)
-DISABLED = (60, 66, 76)
+KEY = (51, 65, 85)
+KEY_FN = (36, 48, 66)
+DISABLED = (40, 48, 60)
+INK = (15, 23, 42)              # text on light and amber backgrounds
 
 BUTTON_COLORS = {"primary": PRIMARY, "primary_large": PRIMARY, "danger": DANGER, "success": SUCCESS,
                  "secondary": KEY, "row": SURFACE, "arrow_up": KEY, "arrow_down": KEY}
+ICONS = {"door_open": (SUCCESS, None), "refused": (DANGER, None), "warning": (WARNING, "!"),
+         "call": (SUCCESS, "☎"), "call_ended": (KEY, "☎")}
 
 
 @lru_cache(maxsize=64)
 def font(size: int, bold: bool = False) -> pygame.font.Font:
     name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
     return pygame.font.Font(str(FONTS / name), max(8, size))
+
+
+@dataclass(frozen=True)
+class TextBox:
+    """One text of a widget: what, where, and how big it would like to be (px)."""
+    text: str
+    rect: tuple[int, int, int, int]
+    size: int
+    bold: bool = False
+    color: tuple = TEXT
+    align: str = "center"
+    max_lines: int = 3
+
+
+@dataclass(frozen=True)
+class Fitted:
+    size: int
+    lines: tuple[str, ...]
+    truncated: bool             # had to be cut with an ellipsis
+
+
+@lru_cache(maxsize=4096)
+def fit(text: str, width: int, height: int, size: int, bold: bool, max_lines: int) -> Fitted:
+    """The largest size from `size` down to half of it at which text fits width x height
+    in at most max_lines lines; below that, cut with an ellipsis."""
+    floor = max(12, size // 2)
+    while True:
+        f = font(size, bold)
+        lines = _wrap(text, f, width)
+        if lines is not None and len(lines) <= max_lines and len(lines) * f.get_linesize() <= height:
+            return Fitted(size, tuple(lines), False)
+        if size <= floor:
+            break
+        size = max(floor, int(size * 0.92))
+    f = font(size, bold)
+    room = max(1, min(max_lines, height // f.get_linesize()))
+    lines = _wrap(text, f, width, hard=True)
+    cut = lines[:room]
+    cut[-1] = _ellipsize(" ".join(lines[room - 1:]), f, width)
+    return Fitted(size, tuple(cut), True)
+
+
+@lru_cache(maxsize=1024)
+def _rendered(text: str, size: int, bold: bool, color: tuple) -> pygame.Surface:
+    return font(size, bold).render(text, True, color)
 
 
 class Renderer:
@@ -59,8 +116,9 @@ class Renderer:
     def draw(self, widgets: list[Widget], preview: np.ndarray | None = None) -> None:
         self.surface.fill(BG)
         for w in widgets:
-            draw = getattr(self, f"_draw_{w.role}", self._draw_text)
-            draw(w, preview)
+            self._shape(w, preview)
+            for box in self.texts(w):
+                self._text(box)
         if self.window:
             pygame.display.flip()
 
@@ -68,117 +126,131 @@ class Renderer:
         """The current frame as an RGB array (height, width, 3), a copy."""
         return pygame.surfarray.array3d(self.surface).swapaxes(0, 1).copy()
 
-    # -- widgets --------------------------------------------------------------------
+    # -- what each widget says, and where --------------------------------------------
     def _px(self, v: float) -> int:
         return max(1, round(v * self.u))
 
-    def _text(self, text: str, rect: pygame.Rect, size: int, color, bold=False, align="center") -> None:
-        """Text fitted into rect: wrapped onto lines, shrunk until it fits."""
-        size = self._px(size)
-        while True:
-            f = font(size, bold)
-            lines = _wrap(text, f, rect.width)
-            height = len(lines) * f.get_linesize()
-            if height <= rect.height or size <= self._px(14):
-                break
-            size = int(size * 0.9)
-        y = rect.y + (rect.height - height) // 2
-        for line in lines:
-            img = f.render(line, True, color)
-            if align == "left":
-                x = rect.x
-            elif align == "right":
-                x = rect.right - img.get_width()
+    def texts(self, w: Widget) -> list[TextBox]:
+        p = self._px
+        x, y, width, height = w.rect.as_list()
+        r = pygame.Rect(x, y, width, height)
+
+        def box(text, rect, size, **kw):
+            return TextBox(text, (rect.x, rect.y, rect.w, rect.h), p(size), **kw)
+
+        role, style = w.role, w.style
+        if role == "heading" and style == "header":
+            return [box(w.label, r, 40, bold=True, align="left", max_lines=2)]
+        if role == "heading":
+            color = {"title_success": SUCCESS, "title_danger": DANGER}.get(style, TEXT)
+            return [box(w.label, r, 60, bold=True, color=color)]
+        if role == "status":
+            size, bold, color, align = {"clock": (44, True, TEXT, "right"), "timer": (80, True, TEXT, "center")}.get(
+                style, (36, False, MUTED, "center"))
+            return [box(w.label, r, size, bold=bold, color=color, align=align, max_lines=1)]
+        if role == "banner":
+            return [box(w.label, r.inflate(-p(32), -p(8)), 28, bold=True, color=INK, max_lines=2)]
+        if role == "button":
+            if style in ("arrow_up", "arrow_down"):
+                return []
+            if style == "row":
+                # Name on top (a long one on two smaller lines), apartment below, room for the chevron.
+                inner = pygame.Rect(r.x + p(20), r.y + p(6), r.w - p(20) - p(44), r.h - p(12))
+                if not w.detail:
+                    return [box(w.label, inner, 36, bold=True, align="left", max_lines=2)]
+                name = pygame.Rect(inner.x, inner.y, inner.w, inner.h - p(30))
+                detail = pygame.Rect(inner.x, name.bottom, inner.w, p(30))
+                return [box(w.label, name, 34, bold=True, align="left", max_lines=2),
+                        box(w.detail, detail, 26, color=MUTED, align="left", max_lines=1)]
+            inner = r.inflate(-p(32), -p(12))
+            if style == "primary_large" and w.detail:
+                top = pygame.Rect(inner.x, inner.y, inner.w, inner.h * 60 // 100)
+                bottom = pygame.Rect(inner.x, top.bottom, inner.w, inner.bottom - top.bottom)
+                return [box(w.label, top, 60, bold=True, max_lines=1),
+                        box(w.detail, bottom, 30, color=(219, 234, 254), max_lines=1)]
+            return [box(w.label, inner, 56 if style == "primary_large" else 42, bold=True, max_lines=2)]
+        if role == "key":
+            single = len(w.label) == 1
+            return [box(w.label, r.inflate(-p(8), -p(8)), 36 if single else 26, bold=single, max_lines=2)]
+        if role == "textbox":
+            inner = pygame.Rect(r.x + p(76), r.y + p(6), r.w - p(76) - p(24), r.h - p(12))
+            if w.label:
+                # Like any text field: a query too long to show keeps its end, where the typing is.
+                shown, f = w.label, font(p(40))
+                while len(shown) > 1 and f.size("…" + shown + "|")[0] > inner.w:
+                    shown = shown[1:]
+                return [box(("…" if shown != w.label else "") + shown + "|", inner, 40, color=INK, align="left",
+                            max_lines=1)]
+            return [box(w.extra.get("placeholder", ""), inner, 32, color=(100, 110, 124), align="left", max_lines=1)]
+        if role in ("image", "list"):
+            return []
+        size, color = {"lead": (38, TEXT), "muted": (32, MUTED)}.get(style, (32, TEXT))
+        return [box(w.label, r, size, color=color, max_lines=4)]
+
+    def _text(self, b: TextBox) -> None:
+        x, y, width, height = b.rect
+        fitted = fit(b.text, width, height, b.size, b.bold, b.max_lines)
+        f = font(fitted.size, b.bold)
+        top = y + (height - len(fitted.lines) * f.get_linesize()) // 2
+        for line in fitted.lines:
+            img = _rendered(line, fitted.size, b.bold, b.color)
+            if b.align == "left":
+                left = x
+            elif b.align == "right":
+                left = x + width - img.get_width()
             else:
-                x = rect.x + (rect.width - img.get_width()) // 2
-            self.surface.blit(img, (x, y))
-            y += f.get_linesize()
+                left = x + (width - img.get_width()) // 2
+            self.surface.blit(img, (left, top))
+            top += f.get_linesize()
 
-    def _draw_heading(self, w: Widget, preview) -> None:
+    # -- shapes ------------------------------------------------------------------------
+    def _shape(self, w: Widget, preview) -> None:
         r = pygame.Rect(*w.rect.as_list())
-        if w.style == "header":
-            self._text(w.label, r, 40, TEXT, bold=True, align="left")
-            return
-        color = {"title_success": SUCCESS, "title_danger": DANGER}.get(w.style, TEXT)
-        self._text(w.label, r, 60, color, bold=True)
+        p = self._px
+        if w.role == "banner":
+            pygame.draw.rect(self.surface, WARNING, r)
+        elif w.role == "button":
+            color = BUTTON_COLORS.get(w.style, PRIMARY) if w.enabled else DISABLED
+            pygame.draw.rect(self.surface, color, r, border_radius=p(18))
+            if w.style in ("arrow_up", "arrow_down"):
+                self._arrow(r, up=w.style == "arrow_up", color=TEXT if w.enabled else (90, 100, 114))
+            elif w.style == "row":
+                self._chevron(pygame.Rect(r.right - p(44), r.y, p(24), r.h))
+        elif w.role == "key":
+            color = KEY_FN if w.style == "key_wide" else KEY
+            pygame.draw.rect(self.surface, color, r, border_radius=p(12))
+        elif w.role == "textbox":
+            pygame.draw.rect(self.surface, TEXT, r, border_radius=p(14))
+            self._magnifier(pygame.Rect(r.x + p(20), r.y, p(40), r.h))
+        elif w.role == "image":
+            self._image(w, r, preview)
 
-    def _draw_text(self, w: Widget, preview) -> None:
-        r = pygame.Rect(*w.rect.as_list())
-        size, color = {"lead": (38, TEXT), "muted": (32, MUTED)}.get(w.style, (32, TEXT))
-        self._text(w.label, r, size, color)
-
-    def _draw_status(self, w: Widget, preview) -> None:
-        r = pygame.Rect(*w.rect.as_list())
-        if w.style == "clock":
-            self._text(w.label, r, 44, TEXT, bold=True, align="right")
-        elif w.style == "timer":
-            self._text(w.label, r, 80, TEXT, bold=True)
-        else:
-            self._text(w.label, r, 38, MUTED)
-
-    def _draw_banner(self, w: Widget, preview) -> None:
-        r = pygame.Rect(*w.rect.as_list())
-        pygame.draw.rect(self.surface, WARNING, r)
-        self._text(w.label, r.inflate(-self._px(32), -self._px(8)), 28, (20, 20, 20), bold=True)
-
-    def _draw_button(self, w: Widget, preview) -> None:
-        r = pygame.Rect(*w.rect.as_list())
-        color = BUTTON_COLORS.get(w.style, PRIMARY) if w.enabled else DISABLED
-        pygame.draw.rect(self.surface, color, r, border_radius=self._px(18))
-        if w.style in ("arrow_up", "arrow_down"):
-            self._arrow(r, up=w.style == "arrow_up", color=TEXT if w.enabled else MUTED)
-            return
-        if w.style == "row":
-            inner = r.inflate(-self._px(48), 0)
-            top = pygame.Rect(inner.x, r.y + self._px(8), inner.width, r.height // 2 + self._px(4))
-            self._text(w.label, top, 36, TEXT, bold=True, align="left")
-            if w.detail:
-                bottom = pygame.Rect(inner.x, r.centery + self._px(8), inner.width, r.height // 2 - self._px(14))
-                self._text(w.detail, bottom, 26, MUTED, align="left")
-            return
-        size = 56 if w.style == "primary_large" else 42
-        self._text(w.label, r.inflate(-self._px(24), -self._px(8)), size, TEXT, bold=True)
-
-    def _draw_key(self, w: Widget, preview) -> None:
-        r = pygame.Rect(*w.rect.as_list())
-        pygame.draw.rect(self.surface, KEY, r, border_radius=self._px(12))
-        self._text(w.label, r.inflate(-self._px(8), -self._px(8)), 36 if len(w.label) == 1 else 26, TEXT,
-                   bold=len(w.label) == 1)
-
-    def _draw_textbox(self, w: Widget, preview) -> None:
-        r = pygame.Rect(*w.rect.as_list())
-        pygame.draw.rect(self.surface, (245, 247, 250), r, border_radius=self._px(14))
-        inner = r.inflate(-self._px(40), -self._px(12))
-        if w.label:
-            self._text(w.label + "|", inner, 40, (15, 23, 42), align="left")
-        else:
-            self._text(w.extra.get("placeholder", ""), inner, 34, (110, 118, 130), align="left")
-
-    def _draw_image(self, w: Widget, preview) -> None:
-        r = pygame.Rect(*w.rect.as_list())
+    def _image(self, w: Widget, r: pygame.Rect, preview) -> None:
         if w.style == "camera":
             self._camera(r, preview)
         elif w.style == "ring":
             self._ring(r, w.extra.get("phase", 0.0))
-        elif w.style == "door_open":
-            pygame.draw.circle(self.surface, SUCCESS, r.center, r.width // 2)
-            self._check(r)
-        elif w.style == "refused":
-            pygame.draw.circle(self.surface, DANGER, r.center, r.width // 2)
-            k = r.width // 5
-            for a, b in (((-k, -k), (k, k)), ((-k, k), (k, -k))):
-                pygame.draw.line(self.surface, TEXT, (r.centerx + a[0], r.centery + a[1]),
-                                 (r.centerx + b[0], r.centery + b[1]), self._px(22))
+        elif w.style in ICONS:
+            color, glyph = ICONS[w.style]
+            pygame.draw.circle(self.surface, color, r.center, r.width // 2)
+            if w.style == "door_open":
+                self._check(r)
+            elif w.style == "refused":
+                self._cross(r)
+            else:
+                img = font(int(r.width * 0.55), True).render(glyph, True, INK if color == WARNING else TEXT)
+                self.surface.blit(img, img.get_rect(center=r.center))
 
     # -- drawings ---------------------------------------------------------------------
     def _camera(self, r: pygame.Rect, frame: np.ndarray | None) -> None:
         pygame.draw.rect(self.surface, SURFACE, r, border_radius=self._px(18))
         if frame is not None and frame.ndim == 3:
-            img = pygame.image.frombuffer(np.ascontiguousarray(frame[:, :, ::-1]).tobytes(),
-                                          (frame.shape[1], frame.shape[0]), "RGB")
+            # Scaled and turned to RGB by OpenCV: five times cheaper than pygame's smoothscale,
+            # and the home screen redraws for every new preview frame.
             scale = min(r.width / frame.shape[1], r.height / frame.shape[0])
             size = (int(frame.shape[1] * scale), int(frame.shape[0] * scale))
-            img = pygame.transform.smoothscale(img, size)
+            rgb = cv2.cvtColor(cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB)
+            img = pygame.image.frombuffer(rgb.data, size, "RGB")
             self.surface.blit(img, img.get_rect(center=r.center))
         # Corner marks: where to hold the code.
         k, t = self._px(60), self._px(8)
@@ -189,34 +261,77 @@ class Renderer:
             pygame.draw.line(self.surface, TEXT, (cx, cy), (cx, cy + dy * k), t)
 
     def _ring(self, r: pygame.Rect, phase: float) -> None:
+        # Three waves leave the handset and fade out on their way to the edge.
         for i in range(3):
             p = (phase * 0.8 + i / 3) % 1.0
-            radius = int(r.width * 0.18 + p * r.width * 0.32)
+            radius = int(r.width * (0.25 + p * 0.25))
             shade = tuple(int(c * (1 - p) + b * p) for c, b in zip(PRIMARY, BG))
             pygame.draw.circle(self.surface, shade, r.center, radius, self._px(8))
-        pygame.draw.circle(self.surface, PRIMARY, r.center, int(r.width * 0.16))
+        pygame.draw.circle(self.surface, PRIMARY, r.center, int(r.width * 0.22))
+        img = font(int(r.width * 0.22), True).render("☎", True, TEXT)
+        self.surface.blit(img, img.get_rect(center=r.center))
 
     def _check(self, r: pygame.Rect) -> None:
         k = r.width / 100
         pts = [(r.x + 28 * k, r.y + 52 * k), (r.x + 44 * k, r.y + 68 * k), (r.x + 74 * k, r.y + 36 * k)]
-        width = self._px(22)
+        width = max(2, int(r.width * 0.08))
         for a, b in zip(pts, pts[1:]):
             pygame.draw.line(self.surface, TEXT, a, b, width)
         for p in pts:               # round joints and ends
             pygame.draw.circle(self.surface, TEXT, p, width // 2)
 
+    def _cross(self, r: pygame.Rect) -> None:
+        k, width = r.width // 5, max(2, int(r.width * 0.08))
+        for a, b in (((-k, -k), (k, k)), ((-k, k), (k, -k))):
+            pygame.draw.line(self.surface, TEXT, (r.centerx + a[0], r.centery + a[1]),
+                             (r.centerx + b[0], r.centery + b[1]), width)
+
     def _arrow(self, r: pygame.Rect, up: bool, color) -> None:
-        k = r.width * 0.28
+        k = min(r.width, r.height) * 0.28
         cx, cy = r.center
         d = -1 if up else 1
         pygame.draw.polygon(self.surface, color, [(cx - k, cy - d * k / 2), (cx + k, cy - d * k / 2),
                                                   (cx, cy + d * k / 2)])
 
+    def _chevron(self, r: pygame.Rect) -> None:
+        k, cx, cy = self._px(10), r.centerx, r.centery
+        pygame.draw.lines(self.surface, MUTED, False, [(cx - k, cy - 2 * k), (cx + k, cy), (cx - k, cy + 2 * k)],
+                          self._px(5))
 
-def _wrap(text: str, f: pygame.font.Font, width: int) -> list[str]:
+    def _magnifier(self, r: pygame.Rect) -> None:
+        radius, cx, cy = self._px(13), r.x + self._px(16), r.centery - self._px(5)
+        pygame.draw.circle(self.surface, (100, 110, 124), (cx, cy), radius, self._px(4))
+        pygame.draw.line(self.surface, (100, 110, 124), (cx + radius * 0.7, cy + radius * 0.7),
+                         (cx + radius * 1.7, cy + radius * 1.7), self._px(6))
+
+
+def _wrap(text: str, f: pygame.font.Font, width: int, hard: bool = False) -> list[str] | None:
+    """Lines of at most width px, as even in length as the line count allows (so "Welcome,
+    Zoë Müller" breaks after the comma). None when one word alone is wider, unless hard:
+    then such a word is broken between letters."""
+    words = text.split()
+    if not words:
+        return [""]
+    if hard:
+        words = [piece for w in words for piece in _split_word(w, f, width)]
+    elif any(f.size(w)[0] > width for w in words):
+        return None
+    lines = _greedy(words, f, width)
+    # Narrow the width as long as the line count stays the same: balanced lines.
+    lo, hi = 1, width
+    while len(lines) > 1 and lo < hi:
+        mid = (lo + hi) // 2
+        if all(f.size(w)[0] <= mid for w in words) and len(_greedy(words, f, mid)) <= len(lines):
+            hi = mid
+        else:
+            lo = mid + 1
+    return _greedy(words, f, hi) if len(lines) > 1 else lines
+
+
+def _greedy(words: list[str], f: pygame.font.Font, width: int) -> list[str]:
     lines, line = [], ""
-    for word in text.split():
-        trial = f"{line} {word}".strip()
+    for word in words:
+        trial = f"{line} {word}" if line else word
         if f.size(trial)[0] <= width or not line:
             line = trial
         else:
@@ -224,3 +339,21 @@ def _wrap(text: str, f: pygame.font.Font, width: int) -> list[str]:
             line = word
     lines.append(line)
     return lines
+
+
+def _split_word(word: str, f: pygame.font.Font, width: int) -> list[str]:
+    pieces, piece = [], ""
+    for ch in word:
+        if piece and f.size(piece + ch)[0] > width:
+            pieces.append(piece)
+            piece = ""
+        piece += ch
+    return pieces + [piece]
+
+
+def _ellipsize(text: str, f: pygame.font.Font, width: int) -> str:
+    if f.size(text)[0] <= width:
+        return text
+    while text and f.size(text + "…")[0] > width:
+        text = text[:-1]
+    return text.rstrip() + "…"

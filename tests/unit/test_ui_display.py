@@ -1,0 +1,104 @@
+"""The display: draws only when something changed, taps and swipes become events."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+import pytest
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+from panel.config import Config  # noqa: E402
+from panel.core import events as ev  # noqa: E402
+from panel.core.machine import Screen, initial_state, step  # noqa: E402
+from panel.directory import Directory, load_property  # noqa: E402
+from panel.ui.display import Display  # noqa: E402
+from panel.ui.layout import View  # noqa: E402
+from panel.ui.strings import Strings  # noqa: E402
+
+PROPERTY = load_property(Config().property_file)
+NOON = 1_764_072_000.0
+
+
+@pytest.fixture(params=[(800, 1280), (1280, 800)], ids=["portrait", "landscape"])
+def screen(request):
+    w, h = request.param
+    directory = Directory(PROPERTY.residents)
+    display = Display(w, h)
+    state = replace(initial_state(0), cloud_online=True, screen=Screen.DIRECTORY)
+
+    def show(state, now=1.0):
+        display.update(state, View(w, h, PROPERTY.name, Strings("en"), directory, now=now, wall=NOON))
+        return display
+    return show, state, directory
+
+
+def find(display, id):
+    return next(w for w in display.widgets if w.id == id)
+
+
+def rows(display):
+    return [w for w in display.widgets if w.id.startswith("resident:")]
+
+
+def test_a_swipe_up_on_the_list_scrolls_it_with_the_finger(screen):
+    show, state, _ = screen
+    display = show(state)
+    results = find(display, "results")
+    row_h = results.extra["row_h"]
+    x, y = results.rect.x + results.rect.w / 2, results.rect.y + results.rect.h - 10
+    widget, events = display.drag(x, y, x + 5, y - 2 * row_h - 10)
+    assert widget.id == "results"
+    assert events == [ev.Touched(), ev.Scroll(2, results.extra["last"])]
+    first_before = rows(display)[0].label
+    for event in events:
+        state, _ = step(state, event, now=2.0)
+    display = show(state, now=2.0)
+    assert state.scroll == 2 and rows(display)[0].label != first_before
+    # And back down: the list follows the finger the other way.
+    _, events = display.drag(x, results.rect.y + 10, x, results.rect.y + 10 + row_h)
+    assert events[-1] == ev.Scroll(-1, results.extra["last"])
+
+
+def test_a_finger_that_hardly_moves_taps(screen):
+    show, state, _ = screen
+    display = show(state)
+    row = rows(display)[0]
+    x, y = row.rect.x + 40, row.rect.y + 30
+    widget, events = display.drag(x, y, x + 6, y - 8)
+    assert widget is row
+    assert events == [ev.Touched(), ev.CallResident(row.action[0].resident_id, row.label)]
+
+
+def test_swipes_elsewhere_only_count_as_a_touch(screen):
+    show, state, _ = screen
+    display = show(state)
+    key = find(display, "key:Q")
+    kx, ky = key.rect.x + 10, key.rect.y + 10
+    assert display.drag(kx, ky, kx, ky - 300) == (None, [ev.Touched()])       # from the keyboard
+    results = find(display, "results")
+    x, y = results.rect.x + 20, results.rect.y + 60
+    assert display.drag(x, y, x + 300, y + 40) == (None, [ev.Touched()])      # sideways
+
+
+def test_draws_only_when_something_changed(screen):
+    show, state, directory = screen
+    display = show(state)
+    frames = display.frames
+    show(state, now=1.5)
+    show(state, now=9.0)
+    assert display.frames == frames
+    show(replace(state, query="s"), now=9.5)
+    assert display.frames == frames + 1
+
+
+def test_redraws_do_not_search_again(screen, monkeypatch):
+    show, state, directory = screen
+    calls = []
+    rank = directory._rank
+    monkeypatch.setattr(directory, "_rank", lambda *a: calls.append(a) or rank(*a))
+    typed = replace(state, query="smi")
+    for now in (1.0, 1.5, 2.0, 2.5):
+        show(typed, now=now)
+    assert len(calls) == 1
