@@ -1,0 +1,363 @@
+"""Helpers for scripts/bench_qr.py: camera-like scenes, CPU accounting, an
+instrumented in-process panel, and markdown tables. Benchmark code only: nothing
+in panel/ or hal/ imports this.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+# -- statistics and tables --------------------------------------------------------------
+
+
+def pct(values, q: float) -> float:
+    """The q-th percentile (linear interpolation); nan for no values."""
+    return float(np.percentile(values, q)) if len(values) else float("nan")
+
+
+def med(values) -> float:
+    return pct(values, 50)
+
+
+def fmt_ms(value: float) -> str:
+    if value != value:  # nan
+        return "-"
+    return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+
+
+def table(headers: list[str], rows: list[list], right: set[int] | None = None) -> str:
+    """A markdown table; columns whose index is in ``right`` are right-aligned."""
+    right = right or set()
+    lines = ["| " + " | ".join(headers) + " |",
+             "|" + "|".join("---:" if i in right else "---" for i in range(len(headers))) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# -- camera-like scenes ------------------------------------------------------------------
+
+
+def wall(size: tuple[int, int], rng: np.random.Generator, *, margin: int = 0) -> np.ndarray:
+    """A textured grey wall (float32), ``margin`` pixels wider than ``size`` so it can pan."""
+    width, height = size[0] + margin, size[1]
+    cells = rng.integers(60, 140, (max(1, height // 8), max(1, width // 8)), dtype=np.uint8)
+    return cv2.resize(cells, (width, height)).astype(np.float32)
+
+
+def lit(frame: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Light falling off towards one side."""
+    width = frame.shape[1]
+    lo = 0.6 if rng is None else rng.uniform(0.55, 0.8)
+    light = np.linspace(1.1, lo, width, dtype=np.float32)
+    if rng is not None and rng.random() < 0.5:
+        light = light[::-1]
+    return frame * light[None, :]
+
+
+@dataclass
+class Phone:
+    """Where a phone screen showing a QR code sits in the frame."""
+    cx: float              # centre, pixels
+    cy: float
+    side: float            # edge of the screen square (QR with its quiet zone), pixels
+    angle: float = 0.0     # in-plane rotation, degrees
+    tilt: tuple = (0.0,) * 8   # perspective: each corner moved by this fraction of ``side`` (x, y pairs)
+
+
+def random_phone(size: tuple[int, int], rng: np.random.Generator) -> Phone:
+    """A phone held up to the camera: filling 35-60% of the frame's height, anywhere it
+    fits, turned up to 20 degrees, tilted a little (perspective)."""
+    width, height = size
+    side = height * rng.uniform(0.35, 0.6)
+    reach = side * 0.75  # half-diagonal of a turned square, with room for the tilt
+    cx = rng.uniform(reach, width - reach)
+    cy = rng.uniform(reach, height - reach)
+    return Phone(cx, cy, side, rng.uniform(-20, 20), tuple(rng.uniform(-0.06, 0.06, 8)))
+
+
+def qr_screen(text: str, qr_code) -> np.ndarray:
+    """The code as a phone screen shows it (dark 35, light 215), 4-module quiet zone,
+    one pixel per module."""
+    modules = np.array(list(qr_code(text).matrix_iter(border=4)), dtype=np.uint8)
+    return np.where(modules == 1, 35, 215).astype(np.float32)
+
+
+def paste(frame: np.ndarray, screen: np.ndarray, phone: Phone) -> np.ndarray:
+    """``screen`` (one pixel per module) warped onto ``frame`` at ``phone``'s pose."""
+    height, width = frame.shape[:2]
+    n = 8  # supersample the modules so the warp interpolates edges, not blocks
+    big = cv2.resize(screen, (screen.shape[1] * n, screen.shape[0] * n), interpolation=cv2.INTER_NEAREST)
+    s = big.shape[0]
+    half = phone.side / 2
+    a = math.radians(phone.angle)
+    ca, sa = math.cos(a), math.sin(a)
+    corners = []
+    for k, (ux, uy) in enumerate(((-1, -1), (1, -1), (1, 1), (-1, 1))):
+        x = ux * half + phone.tilt[2 * k] * phone.side
+        y = uy * half + phone.tilt[2 * k + 1] * phone.side
+        corners.append((phone.cx + x * ca - y * sa, phone.cy + x * sa + y * ca))
+    matrix = cv2.getPerspectiveTransform(np.float32([[0, 0], [s, 0], [s, s], [0, s]]), np.float32(corners))
+    warped = cv2.warpPerspective(big, matrix, (width, height), flags=cv2.INTER_AREA, borderValue=-1)
+    return np.where(warped >= 0, warped, frame)
+
+
+def finish(frame: np.ndarray, rng: np.random.Generator, *, blur: float = 1.0, noise: float = 4.0,
+           bgr: bool = True) -> np.ndarray:
+    """Lens blur and sensor noise; uint8, as BGR (what the HAL camera delivers) or gray."""
+    if blur > 0:
+        frame = cv2.GaussianBlur(frame, (0, 0), blur)
+    if noise > 0:
+        frame = frame + rng.normal(0, noise, frame.shape).astype(np.float32)
+    gray = np.clip(frame, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR) if bgr else gray
+
+
+# -- CPU accounting ----------------------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu() -> dict[int, float]:
+    """CPU seconds (user + system) of every thread of this process, by native thread id."""
+    out = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue  # ended meanwhile
+        fields = stat[stat.rindex(")") + 2:].split()
+        out[int(tid)] = (int(fields[11]) + int(fields[12])) / _TICK
+    return out
+
+
+def thread_label(tid: int) -> str:
+    """A thread's Python name without the pool index (``qr-decode_0`` -> ``qr-decode``).
+    Threads Python did not start are grouped as native: in the panel the ones that use
+    CPU are OpenCV's worker pool (their share goes to 0 under cv2.setNumThreads(1))."""
+    for t in threading.enumerate():
+        if t.native_id == tid:
+            name = t.name
+            if name.rsplit("_", 1)[-1].isdigit():
+                name = name.rsplit("_", 1)[0]
+            return {"MainThread": "event loop (main thread)", "asyncio": "asyncio.to_thread pool"}.get(name, name)
+    return "native threads (OpenCV worker pool, SDL, ...)"
+
+
+@dataclass
+class CpuWindow:
+    """CPU used over a wall-clock window: the whole process and per thread group."""
+    wall: float = 0.0
+    process: float = 0.0
+    threads: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.process / self.wall if self.wall else float("nan")
+
+    def thread_percent(self, label: str) -> float:
+        return 100.0 * self.threads.get(label, 0.0) / self.wall if self.wall else float("nan")
+
+
+class CpuMeter:
+    """``start()`` ... ``stop()`` -> CpuWindow (process_time for the total, /proc per thread)."""
+
+    def start(self) -> None:
+        self._wall0, self._cpu0, self._threads0 = time.perf_counter(), time.process_time(), thread_cpu()
+
+    def stop(self) -> CpuWindow:
+        wall, cpu, threads = time.perf_counter(), time.process_time(), thread_cpu()
+        groups: dict[str, float] = {}
+        for tid, seconds in threads.items():
+            used = seconds - self._threads0.get(tid, 0.0)
+            if used > 0:
+                label = thread_label(tid)
+                groups[label] = groups.get(label, 0.0) + used
+        return CpuWindow(wall - self._wall0, cpu - self._cpu0, groups)
+
+
+# -- the way of one frame to the relay ------------------------------------------------------
+
+# Stages in the order a frame goes through them: (name, from mark, to mark).
+STAGES = [
+    ("HTTP request -> camera.inject (upload, PNG decode, inject)", "request", "inject"),
+    ("  of which request sent -> handler calls decode_image", "request", "png_start"),
+    ("  of which decode_image (PNG -> BGR, in a thread)", "png_start", "png_end"),
+    ("  of which decode_image done -> camera.inject", "png_end", "inject"),
+    ("inject -> camera yields the frame (camera wake-up)", "inject", "yielded"),
+    ("yield -> decode thread starts (hand-off, wait for a decode in progress)", "yielded", "proc_start"),
+    ("decode thread: to_gray + change check + decode", "proc_start", "proc_end"),
+    ("  of which decoder.decode", "decode_start", "decode_end"),
+    ("decode thread -> on_code on the loop (hand-off back)", "proc_end", "on_code"),
+    ("on_code -> verify starts", "on_code", "verify_start"),
+    ("verify (signatures, policy)", "verify_start", "verify_end"),
+    ("dispatch: core.step + effects + redraw", "dispatch_start", "dispatch_end"),
+    ("  of which redraw (screen render)", "redraw_start", "redraw_end"),
+    ("dispatch -> relay energized (pulse task, strike, GPIO)", "dispatch_end", "unlocked"),
+]
+
+
+class Probe:
+    """perf_counter timestamps of one frame on its way to the relay. Each mark keeps
+    its first value (the frame may be looked at again on a rescan)."""
+
+    def __init__(self) -> None:
+        self.frame = None
+        self.text = None
+        self.t: dict[str, float] = {}
+        self.history: list[dict[str, float]] = []
+        self.in_process = False
+
+    def arm(self, text: str, frame=None) -> None:
+        self.text, self.frame, self.t, self.in_process = text, frame, {}, False
+
+    def mark(self, name: str) -> None:
+        if self.text is not None:
+            self.t.setdefault(name, time.perf_counter())
+
+    def done(self) -> None:
+        self.history.append(self.t)
+        self.text = self.frame = None
+
+
+def instrument(app, probe: Probe, on_strike: callable) -> None:
+    """Wrap the App's parts (instance attributes only; nothing in panel/ changes) so the
+    probe records where an armed frame is. Call before ``app.run()``; ``on_strike``
+    sees the strike's events ("door_unlocked", "door_locked", ...) after the probe."""
+    import panel.app as app_module
+    import panel.hardware as hardware
+
+    original_strike_event = app._on_strike_event   # open_strike() reads this attribute in _start
+
+    def strike_event(kind: str, info: dict) -> None:
+        if kind == "door_unlocked":
+            probe.mark("unlocked")
+        original_strike_event(kind, info)
+        on_strike(kind, info)
+
+    app._on_strike_event = strike_event
+
+    original_open_camera = hardware.open_camera
+
+    def open_camera(cfg, on_fault):
+        camera = original_open_camera(cfg, on_fault)
+        frames, inject = camera.frames, camera.inject
+
+        async def timed_frames():
+            async for frame in frames():
+                if frame is probe.frame:
+                    probe.mark("yielded")
+                yield frame
+
+        def timed_inject(frame):
+            probe.frame = frame        # through HTTP this is the decoded copy, not ours
+            probe.mark("inject")
+            inject(frame)
+
+        camera.frames, camera.inject = timed_frames, timed_inject
+        hardware.open_camera = original_open_camera     # only this app's camera
+        return camera
+
+    hardware.open_camera = open_camera
+
+    scanner = app.scanner
+    process, decode, on_code = scanner.process, scanner.decoder.decode, scanner.on_code
+
+    def timed_process(frame):
+        mine = frame is probe.frame and "proc_start" not in probe.t
+        if mine:
+            probe.mark("proc_start")
+            probe.in_process = True
+        try:
+            return process(frame)
+        finally:
+            if mine:
+                probe.in_process = False
+                probe.mark("proc_end")
+
+    def timed_decode(gray):
+        if probe.in_process:
+            probe.mark("decode_start")
+        try:
+            return decode(gray)
+        finally:
+            if probe.in_process:
+                probe.mark("decode_end")
+
+    async def timed_on_code(text):
+        if text == probe.text:
+            probe.mark("on_code")
+        await on_code(text)
+
+    scanner.process, scanner.decoder.decode, scanner.on_code = timed_process, timed_decode, timed_on_code
+
+    verify = app_module.verify
+
+    def timed_verify(text, **kwargs):
+        if text != probe.text:
+            return verify(text, **kwargs)
+        probe.mark("verify_start")
+        try:
+            return verify(text, **kwargs)
+        finally:
+            probe.mark("verify_end")
+
+    app_module.verify = timed_verify     # restored by app._bench_restore()
+
+    decode_image = app_module.decode_image
+
+    def timed_decode_image(data):
+        mine = "request" in probe.t and "png_start" not in probe.t
+        if mine:
+            probe.mark("png_start")
+        try:
+            return decode_image(data)
+        finally:
+            if mine:
+                probe.mark("png_end")
+
+    app_module.decode_image = timed_decode_image
+
+    dispatch, redraw = app.dispatch, app._redraw
+
+    def timed_dispatch(event):
+        mine = "verify_end" in probe.t and "dispatch_start" not in probe.t
+        if mine:
+            probe.mark("dispatch_start")
+        try:
+            return dispatch(event)
+        finally:
+            if mine:
+                probe.mark("dispatch_end")
+
+    def timed_redraw():
+        mine = "dispatch_start" in probe.t and "dispatch_end" not in probe.t
+        if mine:
+            probe.mark("redraw_start")
+        redraw()
+        if mine:
+            probe.mark("redraw_end")
+
+    app.dispatch, app._redraw = timed_dispatch, timed_redraw
+    def restore() -> None:
+        app_module.verify, app_module.decode_image = verify, decode_image
+        hardware.open_camera = original_open_camera     # in case the app never opened its camera
+
+    app._bench_restore = restore
+
+
+def stage_rows(history: list[dict[str, float]]) -> list[list[str]]:
+    """One row per stage present in the history: median, p99, max (ms)."""
+    rows = []
+    for name, a, b in STAGES:
+        values = [(t[b] - t[a]) * 1000 for t in history if a in t and b in t]
+        if values:
+            rows.append([name, len(values), fmt_ms(med(values)), fmt_ms(pct(values, 99)), fmt_ms(max(values))])
+    return rows
