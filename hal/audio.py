@@ -84,11 +84,15 @@ class SpeakerSink:
                 self.last_rms = float(np.sqrt(np.mean(samples ** 2))) if samples.size else 0.0
                 self.frames += 1
                 self.peak_rms = max(self.peak_rms, self.last_rms)
+                self._out(frame)
                 if self._arrived is not None:
                     self._arrived.set()
                     self._arrived = None
         except MediaStreamError:
             pass
+
+    def _out(self, frame: av.AudioFrame) -> None:
+        """Where a frame goes after it is measured: nowhere for the simulated speaker."""
 
     def stop(self) -> None:
         if self._task is not None:
@@ -96,36 +100,69 @@ class SpeakerSink:
             self._task = None
 
 
-class DeviceSpeaker:
-    """A real speaker through aiortc's MediaRecorder (ALSA "default", or PulseAudio)."""
+class DeviceSpeaker(SpeakerSink):
+    """A real speaker (ALSA "default", or PulseAudio) through PyAV, FFmpeg's output
+    devices, as aiortc's MediaRecorder writes them; counted like the SpeakerSink.
+
+    A device that cannot be opened or fails mid-call (unplugged, busy) is reported
+    once per call and the rest of the call goes on: the track is still consumed."""
 
     def __init__(self, device: str = "default", backend: str = "alsa"):
+        super().__init__()
         self.device, self.backend = device, backend
-        self._recorder = None
+        self._container = None
+        self._stream = None
+        self._failed = False
 
     def play(self, track: MediaStreamTrack) -> None:
-        from aiortc.contrib.media import MediaRecorder
-        self.stop()
-        self._recorder = MediaRecorder(self.device, format=self.backend)
-        self._recorder.addTrack(track)
-        asyncio.ensure_future(self._recorder.start())
+        self._failed = False
+        super().play(track)
+
+    def _out(self, frame: av.AudioFrame) -> None:
+        if self._failed:
+            return
+        try:
+            if self._container is None:
+                self._container = av.open(self.device, format=self.backend, mode="w")
+                self._stream = self._container.add_stream("pcm_s16le", rate=frame.sample_rate)
+            for packet in self._stream.encode(frame):
+                self._container.mux(packet)
+        except Exception as e:
+            log.warning("speaker %s:%s cannot play (%s): the visitor will not hear the resident",
+                        self.backend, self.device, e)
+            self._failed = True
+            self._close()
+
+    def _close(self) -> None:
+        if self._container is not None:
+            try:
+                self._container.close()
+            except Exception:
+                pass
+            self._container = self._stream = None
 
     def stop(self) -> None:
-        if self._recorder is not None:
-            asyncio.ensure_future(self._recorder.stop())
-            self._recorder = None
+        super().stop()
+        self._close()
 
 
 def open_microphone(source: str) -> MediaStreamTrack:
-    """"tone" (simulated), or "alsa:DEVICE" / "pulse:DEVICE" for a real microphone."""
+    """"tone" (simulated), or "alsa:DEVICE" / "pulse:DEVICE" for a real microphone.
+
+    A microphone that cannot be opened (unplugged, busy) is reported and replaced by
+    silence, so the call still has the visitor's video and the resident's voice."""
     if source == "tone":
         return ToneTrack()
     backend, _, device = source.partition(":")
     from aiortc.contrib.media import MediaPlayer
-    player = MediaPlayer(device or "default", format=backend, options={"channels": "1"})
-    if player.audio is None:
-        raise RuntimeError(f"microphone {source!r} gave no audio track")
-    return player.audio
+    try:
+        player = MediaPlayer(device or "default", format=backend, options={"channels": "1"})
+        if player.audio is None:
+            raise RuntimeError("it gave no audio track")
+        return player.audio
+    except Exception as e:
+        log.warning("microphone %r cannot be opened (%s): the resident will not hear the visitor", source, e)
+        return AudioStreamTrack()       # aiortc's silence, paced like a microphone
 
 
 def open_speaker(sink: str):

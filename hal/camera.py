@@ -106,7 +106,13 @@ class SyntheticCamera(Camera):
 
 
 class FolderCamera(Camera):
-    """Each image of a folder in turn, looping: a repeatable scene for tests and demos."""
+    """Each image of a folder in turn, looping: a repeatable scene for tests and demos.
+
+    Decoded images are kept (up to CACHE_BYTES) and the same image is the same frame
+    object, so a folder of one picture is a still scene: nothing downstream redraws or
+    decodes it again. An image rewritten on disk is read again."""
+
+    CACHE_BYTES = 64 << 20
 
     def __init__(self, folder: str | Path, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -114,13 +120,26 @@ class FolderCamera(Camera):
         if not self.paths:
             raise CameraError(f"{folder}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
         self._i = 0
+        self._cache: dict[Path, tuple[int, np.ndarray]] = {}     # path -> (mtime_ns, frame)
 
     async def _read(self) -> np.ndarray | None:
         path = self.paths[self._i % len(self.paths)]
         self._i += 1
+        try:
+            mtime = path.stat().st_mtime_ns
+        except OSError:
+            mtime = None
+        cached = self._cache.get(path)
+        if cached is not None and cached[0] == mtime:
+            return cached[1]
         frame = await asyncio.to_thread(cv2.imread, str(path), cv2.IMREAD_COLOR)
         if frame is None:
+            self._cache.pop(path, None)
             self._report(f"{path}: not a readable image")
+            return None
+        frame.flags.writeable = False     # shared by every delivery of this image
+        if sum(f.nbytes for _, f in self._cache.values()) + frame.nbytes <= self.CACHE_BYTES:
+            self._cache[path] = (mtime, frame)
         return frame
 
 

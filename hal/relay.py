@@ -14,7 +14,12 @@ Wiring:
 Backends (each records what the hardware did, for tests):
 - `hal.gpio.GpioRelay`: a GPIO pin through gpiozero (lgpio on a Pi, MockFactory in tests).
 - `hal.modbus.ModbusRelay`: a coil of a Modbus RTU relay board (pymodbus over pyserial).
-- Coming: `hal.osdp` (libosdp), a reader's output driven over OSDP. Not written yet.
+- `hal.osdp.OsdpRelay`: an output of an OSDP reader or door controller (libosdp).
+
+A backend that can time a release itself (`arm_pulse`, as OSDP output timers do) is
+released that way: armed for the window plus `device_guard` seconds and re-armed
+while a longer window lasts, so the door relocks by itself even if this process dies
+mid-pulse. The strike's own relock still comes first and is what confirms it.
 """
 
 from __future__ import annotations
@@ -39,12 +44,19 @@ class RelayBackend(Protocol):
 
     async def close(self) -> None: ...
 
+    # Optional: async def arm_pulse(self, seconds, *, energized) -> float
+    #   the device holds `energized` for `seconds` (returns the time armed, which may be
+    #   less), then goes back to the state the last set() left; a set() ends it early.
+
 
 class DoorStrike:
     def __init__(self, backend: RelayBackend, *, fail_safe: bool = False,
-                 alarm_after: float = 10.0, retry_interval: float = 0.2,
+                 alarm_after: float = 10.0, retry_interval: float = 0.2, device_guard: float = 1.0,
                  on_event: Callable[[str, dict], None] | None = None):
         self.backend = backend
+        self.device_guard = device_guard
+        self._arm = getattr(backend, "arm_pulse", None)   # the device times releases itself
+        self._armed_until = 0.0           # loop time the device's own timer relocks at
         self.fail_safe = fail_safe
         self.alarm_after = alarm_after
         self.retry_interval = retry_interval
@@ -101,7 +113,7 @@ class DoorStrike:
             async with self._io:
                 # Reserve the window first, so the closer does not relock while we drive.
                 self._windows[token] = loop.time() + seconds
-                if self._state is not True or self._fault:
+                if self._state is not True or self._fault or self._device_relocks_too_soon():
                     await self._drive(unlocked=True)
                 # The window counts from the confirmed release.
                 self._windows[token] = loop.time() + seconds
@@ -165,10 +177,23 @@ class DoorStrike:
             return 0.0
         return max(self._windows.values()) - asyncio.get_running_loop().time()
 
+    def _device_relocks_too_soon(self) -> bool:
+        """The device's own timer would relock before the last window ends (plus half the guard)."""
+        return (self._arm is not None and bool(self._windows)
+                and self._armed_until < max(self._windows.values()) + self.device_guard / 2)
+
     async def _run_closer(self) -> None:
         """Hold while any window is open, then relock, retrying until confirmed."""
+        loop = asyncio.get_running_loop()
         while True:
             while (delay := self._hold_time()) > 0:
+                if self._device_relocks_too_soon():
+                    # A window longer than the device's timer: re-arm a guard's time before it runs out.
+                    rearm_in = self._armed_until - self.device_guard - loop.time()
+                    if rearm_in <= 0:
+                        await self._rearm()
+                        continue
+                    delay = min(delay, rearm_in)
                 self._wake.clear()
                 try:
                     async with asyncio.timeout(delay):
@@ -190,11 +215,30 @@ class DoorStrike:
                 self._alarm = asyncio.get_running_loop().call_later(self.alarm_after, self._raise_alarm)
             await asyncio.sleep(self.retry_interval)
 
+    async def _rearm(self) -> None:
+        async with self._io:
+            if self._hold_time() <= 0 or not self._device_relocks_too_soon():
+                return
+            try:
+                await self._drive(unlocked=True)
+                return
+            except RelayError:
+                pass              # the device's timer may relock the door; the fault is reported
+        await asyncio.sleep(self.retry_interval)
+
     async def _drive(self, *, unlocked: bool) -> None:
-        """One backend command (caller holds self._io); keeps state, fault and events."""
+        """One backend command (caller holds self._io); keeps state, fault and events.
+
+        A release on a backend with a device timer is armed for the longest window held
+        plus the guard; everything else is a permanent set()."""
         energized = unlocked != self.fail_safe
         try:
-            await self.backend.set(energized)
+            if unlocked and self._arm is not None:
+                sent = asyncio.get_running_loop().time()     # the device's timer starts after this
+                armed = await self._arm(self._hold_time() + self.device_guard, energized=energized)
+                self._armed_until = sent + armed
+            else:
+                await self.backend.set(energized)
         except BaseException as e:
             if self._state is not unlocked:
                 self._state = None        # the command may or may not have landed

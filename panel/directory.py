@@ -16,6 +16,8 @@ from pathlib import Path
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from .access.cards import CardError, normalize_card
+
 
 @dataclass(frozen=True)
 class Resident:
@@ -24,6 +26,7 @@ class Resident:
     last_name: str
     unit: str
     display_name: str = ""          # overrides the property's naming rule when set
+    cards: tuple[str, ...] = ()     # access cards for an OSDP reader, normalized (panel.access.cards)
 
     @property
     def full_name(self) -> str:
@@ -68,9 +71,12 @@ def load_property(path: str | Path) -> Property:
         try:
             resident = Resident(id=str(r["id"]), first_name=str(r.get("first_name", "")),
                                 last_name=str(r["last_name"]), unit=str(r["unit"]),
-                                display_name=str(r.get("display_name", "")))
+                                display_name=str(r.get("display_name", "")),
+                                cards=tuple(normalize_card(str(c)) for c in r.get("cards", [])))
         except (KeyError, TypeError) as e:
             raise PropertyError(f"{p}: resident #{i} lacks {e}") from None
+        except CardError as e:
+            raise PropertyError(f"{p}: resident #{i}: {e}") from None
         if resident.id in seen:
             raise PropertyError(f"{p}: resident id {resident.id!r} appears twice")
         seen.add(resident.id)
@@ -127,6 +133,7 @@ class Directory:
         self.rule = rule
         self.residents = sorted(residents, key=lambda r: (fold(r.last_name), fold(r.first_name), r.unit, r.id))
         self._by_id = {r.id: r for r in self.residents}
+        self._by_card = {card: r for r in self.residents for card in r.cards}
         every: dict[str, list[int]] = {}
         lead: dict[str, list[int]] = {}
         for i, r in enumerate(self.residents):
@@ -144,6 +151,9 @@ class Directory:
 
     def get(self, resident_id: str) -> Resident | None:
         return self._by_id.get(resident_id)
+
+    def card_owner(self, number: str) -> Resident | None:
+        return self._by_card.get(number)
 
     def search(self, query: str, limit: int = 50) -> list[Resident]:
         """Residents matching every typed word, best first: whole words, then word

@@ -14,6 +14,7 @@ import base64
 import logging
 from collections.abc import Callable
 
+from .access.cards import CardError, normalize_card
 from .directory import Resident
 from .store import Store
 
@@ -107,6 +108,17 @@ class CloudSync:
         return True
 
 
+def _cards(resident: dict) -> tuple[str, ...]:
+    """A resident's card numbers from the cloud; one the panel cannot read is left out, loudly."""
+    out = []
+    for card in resident.get("cards") or ():
+        try:
+            out.append(normalize_card(str(card)))
+        except CardError as e:
+            log.warning("cloud directory, resident %s: %s; card left out", resident.get("id"), e)
+    return tuple(out)
+
+
 def _residents(raw) -> list[Resident] | None:
     if not isinstance(raw, list):
         return None
@@ -115,7 +127,7 @@ def _residents(raw) -> list[Resident] | None:
         try:
             out.append(Resident(id=str(r["id"]), first_name=str(r.get("first_name", "")),
                                 last_name=str(r["last_name"]), unit=str(r["unit"]),
-                                display_name=str(r.get("display_name", ""))))
+                                display_name=str(r.get("display_name", "")), cards=_cards(r)))
         except (KeyError, TypeError):
             log.warning("cloud sent a directory entry without id, last_name or unit; directory update ignored")
             return None

@@ -75,7 +75,7 @@ async def start_panel(config: Config) -> RunningPanel:
     return RunningPanel(app, task, aiohttp.ClientSession())
 
 
-async def until(condition, timeout: float = 5.0, what: str = "condition"):
+async def until(condition, timeout: float = 5.0, what: str = "condition", step: float = 0.02):
     """Wait until condition() (sync or async) is truthy and return it; fail after timeout.
 
     A condition wait, not a sleep: it returns as soon as the thing has happened.
@@ -90,7 +90,7 @@ async def until(condition, timeout: float = 5.0, what: str = "condition"):
             return value
         if loop.time() > end:
             raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(step)
 
 
 async def start_cloud_and_panel(tmp_path, **sections):

@@ -27,7 +27,7 @@ class Panel(Protocol):
     async def snapshot(self, event_id: int) -> bytes | None: ...
     async def screen_png(self) -> bytes: ...
     def ui(self) -> dict: ...
-    def touch(self, x: float, y: float) -> dict: ...
+    def touch(self, x: float, y: float, to: tuple[float, float] | None = None) -> dict: ...
     async def inject_frame(self, data: bytes) -> dict: ...
     def open_door(self, who: str) -> dict: ...
 
@@ -101,10 +101,11 @@ def make_app(panel: Panel, token: str) -> web.Application:
     @routes.post(PREFIX + "/touch")
     async def touch(request):
         body = await _json_body(request)
-        x, y = body.get("x"), body.get("y")
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (x, y)):
-            raise ApiError(400, 'expected {"x": number, "y": number} in screen pixels')
-        return web.json_response(panel.touch(float(x), float(y)))
+        x, y = _point(body, 'expected {"x": number, "y": number} in screen pixels')
+        to = None
+        if "to" in body:       # a swipe: the finger lifted somewhere else
+            to = _point(body["to"], '"to" must be {"x": number, "y": number}: where the finger is lifted')
+        return web.json_response(panel.touch(x, y, to))
 
     @routes.post(PREFIX + "/camera/frame")
     async def camera_frame(request):
@@ -123,6 +124,13 @@ def make_app(panel: Panel, token: str) -> web.Application:
 
     app.add_routes(routes)
     return app
+
+
+def _point(body, message: str) -> tuple[float, float]:
+    x, y = (body.get("x"), body.get("y")) if isinstance(body, dict) else (None, None)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (x, y)):
+        raise ApiError(400, message)
+    return float(x), float(y)
 
 
 def _int_param(request: web.Request, name: str, default: int, low: int, high: int | None = None) -> int:

@@ -132,6 +132,7 @@ class CredentialChecked(Event):
     holder_name: str = ""
     kind: str = ""                  # resident | visitor
     credential_id: str = ""
+    method: str = "qr"              # qr (the camera) | card (an OSDP reader)
 
 
 @dataclass(frozen=True)

@@ -243,9 +243,9 @@ def _credential_checked(state: PanelState, event: ev.CredentialChecked, now: flo
     if event.ok:
         effects = _stop_active_call(state, "access_granted")
         effects += [fx.PulseDoor(rules.pulse_seconds),
-                    fx.LogAccess(True, "qr", event.holder_name or event.holder_id, "", event.credential_id)]
+                    fx.LogAccess(True, event.method, event.holder_name or event.holder_id, "", event.credential_id)]
         return _message(state, Screen.ACCESS_GRANTED, now, rules, event.holder_name), effects
-    log = fx.LogAccess(False, "qr", event.holder_name or event.holder_id, event.reason, event.credential_id)
+    log = fx.LogAccess(False, event.method, event.holder_name or event.holder_id, event.reason, event.credential_id)
     if state.screen in CALL_SCREENS:
         return state, [log]             # a refused code must not interrupt a call
     return _message(state, Screen.ACCESS_DENIED, now, rules, event.reason), [log]

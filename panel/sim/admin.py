@@ -3,7 +3,7 @@ the staff page, residents inviting visitors, and the visitor's activation page.
 
     GET    /api/admin/residents                     list
     POST   /api/admin/residents                     move in  {first_name, last_name, unit, display_name?,
-                                                              contact: "app"|"phone", phone?}
+                                                              contact: "app"|"phone", phone?, cards?}
     DELETE /api/admin/residents/{id}                move out
     GET    /api/admin/invitations                   list
     POST   /api/admin/invitations                   invite   {name, email, from, until, doors?}
@@ -130,7 +130,8 @@ class StaffApi:
         b = await self._body(request)
         tenant = self.office.move_in(first_name=str(b.get("first_name", "")), last_name=str(b.get("last_name", "")),
                                      unit=str(b.get("unit", "")), display_name=str(b.get("display_name", "")),
-                                     contact=str(b.get("contact", "app")), phone=str(b.get("phone", "")))
+                                     contact=str(b.get("contact", "app")), phone=str(b.get("phone", "")),
+                                     cards=_card_list(b.get("cards")))
         await self.cloud.push_directory()
         out = tenant.to_json()
         out["app_link"] = self.cloud.app_link(tenant.resident.id)
@@ -273,6 +274,17 @@ class StaffApi:
     @_guard
     async def phone(self, request):
         return web.json_response(self.cloud.phone_line)
+
+
+def _card_list(value) -> list[str]:
+    """ "cards": a list of card numbers, or one string of them separated by commas or spaces."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return value.replace(",", " ").split()
+    if isinstance(value, list) and all(isinstance(c, str) for c in value):
+        return value
+    raise OfficeError('"cards" must be a list of card numbers such as ["42:12345"]')
 
 
 def _time(value, name: str) -> float:

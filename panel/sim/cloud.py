@@ -309,7 +309,7 @@ class DevCloud:
     async def push_directory(self) -> None:
         await self._to_panel({"type": "directory", "residents": [
             {"id": r.id, "first_name": r.first_name, "last_name": r.last_name, "unit": r.unit,
-             "display_name": r.display_name} for r in self.office.residents()]})
+             "display_name": r.display_name, "cards": list(r.cards)} for r in self.office.residents()]})
 
     async def push_settings(self) -> None:
         s = self.office.settings

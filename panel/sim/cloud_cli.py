@@ -44,6 +44,8 @@ def add_parser(sub, parser_class) -> None:
     move_in.add_argument("--unit", required=True)
     move_in.add_argument("--display-name", default="")
     move_in.add_argument("--phone", help="call this phone instead of the resident's app")
+    move_in.add_argument("--card", action="append", default=[], metavar="FC:NUMBER",
+                         help="an access card for the OSDP reader, as printed on it (repeat for more)")
     move_out = csub.add_parser("move-out", help="remove a resident; their keys and devices stop at once")
     move_out.add_argument("resident_id")
     invite = csub.add_parser("invite", help="invite a visitor (an e-mail with their key)")
@@ -70,7 +72,7 @@ def run(args) -> int:
     elif args.action == "move-in":
         body = {"first_name": args.first_name, "last_name": args.last_name, "unit": args.unit,
                 "display_name": args.display_name, "contact": "phone" if args.phone else "app",
-                "phone": args.phone or ""}
+                "phone": args.phone or "", "cards": args.card}
         r = _call(args, "POST", "/api/admin/residents", body)
         print(f"moved in: {r['name']} ({r['unit']}) id {r['id']}\nresident app: {r['app_link']}")
     elif args.action == "move-out":

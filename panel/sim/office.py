@@ -10,6 +10,7 @@ import secrets
 import time
 from dataclasses import asdict, dataclass, field
 
+from ..access.cards import CardError, normalize_card
 from ..directory import Resident
 
 
@@ -73,7 +74,7 @@ class Office:
         return [t.resident for t in self.tenants.values()]
 
     def move_in(self, *, first_name: str, last_name: str, unit: str, display_name: str = "",
-                contact: str = "app", phone: str = "") -> Tenant:
+                contact: str = "app", phone: str = "", cards: list[str] = ()) -> Tenant:
         first_name, last_name, unit = first_name.strip(), last_name.strip(), unit.strip()
         if not last_name:
             raise OfficeError("a last name is needed")
@@ -83,8 +84,17 @@ class Office:
             raise OfficeError("contact must be \"app\" or \"phone\"")
         if contact == "phone" and not re.fullmatch(r"\+?[0-9 ()-]{6,20}", phone or ""):
             raise OfficeError("a phone number is needed for the phone contact preference")
+        try:
+            numbers = tuple(normalize_card(str(c)) for c in cards)
+        except CardError as e:
+            raise OfficeError(str(e)) from None
+        taken = {c: t for t in self.tenants.values() for c in t.resident.cards}
+        for number in numbers:
+            if number in taken:
+                raise OfficeError(f"card {number} is already {taken[number].resident.full_name}'s")
         resident_id = "r-" + secrets.token_hex(4)
-        tenant = Tenant(Resident(resident_id, first_name, last_name, unit, display_name.strip()), contact, phone)
+        tenant = Tenant(Resident(resident_id, first_name, last_name, unit, display_name.strip(), numbers),
+                        contact, phone)
         self.tenants[resident_id] = tenant
         return tenant
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..directory import Resident
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS access_log (
@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS access_log (
     ts            REAL    NOT NULL,             -- Unix time
     door          TEXT    NOT NULL,
     granted       INTEGER NOT NULL,
-    method        TEXT    NOT NULL,             -- qr | call | app | api | exit
+    method        TEXT    NOT NULL,             -- qr | card | call | app | api | exit | alarms
     who           TEXT    NOT NULL DEFAULT '',
     reason        TEXT    NOT NULL DEFAULT '',  -- refusal reason code
     credential_id TEXT    NOT NULL DEFAULT '',
@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS residents (
     first_name   TEXT NOT NULL,
     last_name    TEXT NOT NULL,
     unit         TEXT NOT NULL,
-    display_name TEXT NOT NULL DEFAULT ''
+    display_name TEXT NOT NULL DEFAULT '',
+    cards        TEXT NOT NULL DEFAULT ''       -- access card numbers, space-separated (schema 2)
 );
 CREATE TABLE IF NOT EXISTS revocations (
     credential_id TEXT PRIMARY KEY,             -- a credential id, or "holder:<id>" for everything of a holder
@@ -110,6 +111,9 @@ class Store:
         if version > SCHEMA_VERSION:
             raise StoreError(f"store schema {version} is newer than this firmware ({SCHEMA_VERSION})")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(residents)")}
+        if "cards" not in columns:        # a store written by schema 1
+            self._db.execute("ALTER TABLE residents ADD COLUMN cards TEXT NOT NULL DEFAULT ''")
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -178,14 +182,15 @@ class Store:
         with self._tx() as db:
             db.execute("DELETE FROM residents")
             db.executemany(
-                "INSERT INTO residents (id, first_name, last_name, unit, display_name) VALUES (?, ?, ?, ?, ?)",
-                [(r.id, r.first_name, r.last_name, r.unit, r.display_name) for r in residents])
+                "INSERT INTO residents (id, first_name, last_name, unit, display_name, cards)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(r.id, r.first_name, r.last_name, r.unit, r.display_name, " ".join(r.cards)) for r in residents])
 
     def residents(self) -> list[Resident]:
         with self._tx() as db:
-            rows = db.execute("SELECT id, first_name, last_name, unit, display_name FROM residents"
+            rows = db.execute("SELECT id, first_name, last_name, unit, display_name, cards FROM residents"
                               " ORDER BY last_name, first_name").fetchall()
-        return [Resident(*r) for r in rows]
+        return [Resident(*r[:5], cards=tuple(r[5].split())) for r in rows]
 
     # -- revocations --------------------------------------------------------------
     def revoke(self, credential_id: str, reason: str = "", ts: float | None = None) -> None:

@@ -32,7 +32,7 @@ def display():
     xvfb.wait(timeout=10)
 
 
-def test_window_opens_when_a_display_exists_and_a_click_is_a_tap(tmp_path, display):
+def test_window_opens_when_a_display_exists_a_click_is_a_tap_and_a_drag_scrolls(tmp_path, display):
     env = {**os.environ, "DISPLAY": display, "HOME": str(tmp_path)}
     env.pop("SDL_VIDEODRIVER", None)
     env.pop("WAYLAND_DISPLAY", None)
@@ -52,6 +52,19 @@ def test_window_opens_when_a_display_exists_and_a_click_is_a_tap(tmp_path, displ
         end = time.monotonic() + 10
         while json.loads(get(url + "/status", token)[2])["screen"] != "directory":
             assert time.monotonic() < end, "the click did not reach the panel"
+            time.sleep(0.05)
+        # A finger dragged up the result list (button down, move, up) scrolls it.
+        ui = json.loads(get(url + "/ui", token)[2])
+        first = [w["label"] for w in ui["widgets"] if w["id"].startswith("resident:")][0]
+        x, y, w, h = next(w["rect"] for w in ui["widgets"] if w["id"] == "results")
+        cx = str(x + w // 2)
+        subprocess.run(["xdotool", "mousemove", "--window", window, cx, str(y + h - 20), "mousedown", "1",
+                        "mousemove", "--window", window, cx, str(y + h // 2), "mousemove", "--window", window,
+                        cx, str(y + 20), "mouseup", "1"], env=env, check=True, timeout=10)
+        end = time.monotonic() + 10
+        while [w["label"] for w in json.loads(get(url + "/ui", token)[2])["widgets"]
+               if w["id"].startswith("resident:")][0] == first:
+            assert time.monotonic() < end, "the drag did not scroll the list"
             time.sleep(0.05)
     finally:
         proc.terminate()

@@ -103,6 +103,8 @@ BAD_REQUESTS = [
     ("POST", "/touch", b'{"x": 1}', 400, "number"),
     ("POST", "/touch", b'{"x": true, "y": 1}', 400, "number"),
     ("POST", "/touch", b'{"x": 5000, "y": 10}', 400, "outside"),
+    ("POST", "/touch", b'{"x": 10, "y": 10, "to": [1, 2]}', 400, '"to"'),
+    ("POST", "/touch", b'{"x": 10, "y": 10, "to": {"x": 10, "y": 9000}}', 400, "outside"),
     ("POST", "/touch", b'{"x": -1, "y": 10}', 400, "outside"),
     ("POST", "/touch", b"", 400, "JSON object"),
     ("POST", "/camera/frame", b"", 400, "expected an image"),

@@ -56,3 +56,23 @@ async def test_speaker_sink_stops_at_the_end_of_a_track():
 def test_simulated_devices_by_name():
     assert isinstance(open_microphone("tone"), ToneTrack)
     assert isinstance(open_speaker("sink"), SpeakerSink)
+
+
+async def test_a_microphone_that_cannot_be_opened_is_reported_and_sends_silence(caplog):
+    track = open_microphone("alsa:no-such-card-9")
+    frame = await asyncio.wait_for(track.recv(), 5)
+    assert not frame.to_ndarray().any()                     # silence, at the call's pace
+    assert "microphone 'alsa:no-such-card-9' cannot be opened" in caplog.text
+    track.stop()
+
+
+async def test_a_speaker_that_cannot_be_opened_is_reported_once_and_the_call_goes_on(caplog):
+    speaker = open_speaker("alsa:no-such-card-9")
+    tone = ToneTrack()
+    speaker.play(tone)
+    await speaker.wait_frames(5, timeout=5)                 # still consumed after the failure
+    speaker.stop()
+    assert caplog.text.count("speaker alsa:no-such-card-9 cannot play") == 1
+    assert tone.readyState == "live"                        # the call's track is not torn down
+    tone.stop()
+

@@ -3,6 +3,7 @@ does not exist, and frame injection. Rates are asserted as frame counts with gen
 bounds over a window, never as times."""
 
 import asyncio
+import os
 import time
 
 import cv2
@@ -56,6 +57,18 @@ async def test_folder_camera_loops_over_its_images(tmp_path):
     camera = FolderCamera(tmp_path, 64, 48, fps=100)
     frames = await collect(camera, count=7)
     assert [shade(f) for f in frames] == [10, 120, 240, 10, 120, 240, 10]
+
+
+async def test_a_folder_of_one_picture_is_a_still_scene_until_the_picture_changes(tmp_path):
+    picture = tmp_path / "hall.png"
+    cv2.imwrite(str(picture), solid(90))
+    camera = FolderCamera(tmp_path, 64, 48, fps=100)
+    first, second = await collect(camera, count=2)
+    assert first is second and not first.flags.writeable      # the same frame: nothing to redraw or decode
+    cv2.imwrite(str(picture), solid(200))
+    os.utime(picture, ns=(time.time_ns(), time.time_ns() + 1_000_000))   # a new mtime, however coarse the clock
+    [third] = await collect(camera, count=1)
+    assert shade(third) == 200
 
 
 async def test_folder_without_images_is_a_clear_error(tmp_path):

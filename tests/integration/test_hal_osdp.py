@@ -8,8 +8,12 @@ Timings are read from the transitions the reader recorded; waits are on events.
 """
 
 import asyncio
+import os
+import sys
 import threading
 import time
+
+import aiohttp
 
 import pytest
 from osdp import Command, CommandLEDColor
@@ -110,6 +114,85 @@ async def test_arm_pulse_is_capped_at_what_the_binding_can_carry(reader, relay):
     assert await relay.arm_pulse(60) == MAX_PULSE
     assert reader.received_of(Command.Output)[-1].command["timer_count"] == 255
     await relay.set(False)
+
+
+def output_commands(reader):
+    return [(r.command["control_code"], r.command["timer_count"]) for r in reader.received_of(Command.Output)]
+
+
+async def test_the_strike_releases_on_the_reader_timer_and_relocks_first(reader, relay):
+    strike = DoorStrike(relay, device_guard=0.5)
+    try:
+        await strike.start()
+        await strike.unlock_for(0.3)
+        [(_, on)] = pulses(reader)
+        assert 0.3 <= on < 0.3 + SLACK                      # the strike's own relock came first
+        # start-up relock, then on for 0.3 s + 0.5 s guard timed by the reader, then off
+        assert output_commands(reader) == [(1, 0), (5, 8), (1, 0)]
+        assert not reader.timer_running(0)
+    finally:
+        await strike.close()
+
+
+class ShortTimerRelay(OsdpRelay):
+    """A reader whose output timer holds at most 0.4 s a command (libosdp's binding: 25.5 s)."""
+
+    async def arm_pulse(self, seconds, *, energized=True):
+        return await super().arm_pulse(min(seconds, 0.4), energized=energized)
+
+
+async def test_a_window_longer_than_the_reader_timer_is_re_armed_without_a_gap(reader):
+    relay = ShortTimerRelay(reader.port, baudrate=115200, timeout=0.3)
+    strike = DoorStrike(relay, device_guard=0.2)
+    try:
+        await strike.start()
+        await strike.unlock_for(1.2)
+        [(_, on)] = pulses(reader)                          # one unbroken release
+        assert 1.2 <= on < 1.2 + SLACK
+        assert [code for code, _ in output_commands(reader)].count(5) >= 4
+    finally:
+        await strike.close()
+        await relay.close()
+
+
+async def test_the_door_relocks_by_itself_when_the_panel_process_is_killed_mid_pulse(reader, tmp_path):
+    config = tmp_path / "panel.toml"
+    config.write_text(f"""
+[panel]
+state_dir = "{tmp_path}/state"
+[api]
+port = 0
+token = "hil-token-for-this-test"
+[door]
+backend = "osdp"
+pulse_seconds = 0.5
+[osdp]
+port = "{reader.port}"
+""")
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+    env.pop("DISPLAY", None)
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "panel", "run", "--config", str(config),
+                                                "--headless", stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.DEVNULL, env=env)
+    try:
+        async with asyncio.timeout(30):
+            while not (line := (await proc.stdout.readline()).decode()).startswith("Local API:"):
+                assert line, "the panel exited before it was ready"
+        api = line.split()[2]
+        async with aiohttp.ClientSession(headers={"Authorization": "Bearer hil-token-for-this-test"}) as http:
+            async with http.post(api + "/door/open", json={"who": "hil"}) as r:
+                assert r.status == 200
+        await reader.wait_output(0, True)
+        proc.kill()                                         # kill -9: no relock command will come
+        await proc.wait()
+        await reader.wait_output(0, False, timeout=5)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    [(_, on)] = pulses(reader)
+    assert 1.5 - 0.1 <= on < 1.5 + SLACK                    # pulse_seconds + the 1 s guard, on the reader's timer
+    assert output_commands(reader)[-1] == (5, 15)
 
 
 async def test_granted_and_refused_feedback(reader, relay):

@@ -92,6 +92,21 @@ async def test_move_in_appears_in_the_directory_within_a_second(world):
     assert any(r.id == tenant["id"] for r in panel.app.store.residents())
 
 
+async def test_move_in_with_an_access_card_reaches_the_panel_and_a_bad_number_is_refused(world):
+    cloud, panel, staff, phone = world
+    tenant = await staff.call("POST", "/api/admin/residents", {"last_name": "Okafor", "unit": "2B",
+                                                                "cards": "42:3001, 42:3002"}, expect=201)
+    assert tenant["cards"] == ["42:3001", "42:3002"]
+    await until(lambda: panel.app.directory.card_owner("42:3002") is not None, what="cards on the panel")
+    assert panel.app.directory.card_owner("42:3002").id == tenant["id"]
+    bad = await staff.call("POST", "/api/admin/residents", {"last_name": "Ng", "unit": "3A", "cards": ["1234"]},
+                           expect=400)
+    assert "FACILITY:NUMBER" in bad["error"]
+    taken = await staff.call("POST", "/api/admin/residents", {"last_name": "Ng", "unit": "3A",
+                                                               "cards": ["42:3001"]}, expect=400)
+    assert "already" in taken["error"]
+
+
 async def test_move_out_revokes_credentials_and_devices_at_once(world):
     cloud, panel, staff, phone = world
     a = await phone("phone-a")

@@ -48,6 +48,36 @@ def test_directory_cache_is_replaced_whole(store):
     assert store.residents()[1].display_name == "Z.M."
 
 
+def test_residents_keep_their_access_cards(store):
+    store.replace_residents([Resident("r1", "Ann", "Zed", "1", cards=("42:1001", "raw:32:04a2b3c4")),
+                             Resident("r2", "Bob", "Abel", "2")])
+    assert {r.id: r.cards for r in store.residents()} == {"r1": ("42:1001", "raw:32:04a2b3c4"), "r2": ()}
+
+
+def test_a_store_from_the_first_release_is_upgraded_and_keeps_its_log(tmp_path):
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript("""
+        CREATE TABLE access_log (id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, door TEXT NOT NULL,
+            granted INTEGER NOT NULL, method TEXT NOT NULL, who TEXT NOT NULL DEFAULT '',
+            reason TEXT NOT NULL DEFAULT '', credential_id TEXT NOT NULL DEFAULT '', snapshot BLOB);
+        CREATE TABLE residents (id TEXT PRIMARY KEY, first_name TEXT NOT NULL, last_name TEXT NOT NULL,
+            unit TEXT NOT NULL, display_name TEXT NOT NULL DEFAULT '');
+        INSERT INTO access_log (ts, door, granted, method, who) VALUES (1.0, 'main', 1, 'qr', 'Ann Zed');
+        INSERT INTO residents VALUES ('r1', 'Ann', 'Zed', '1', '');
+        PRAGMA user_version = 1;
+    """)
+    db.close()
+    s = Store(path)
+    try:
+        assert [e.who for e in s.events()] == ["Ann Zed"]
+        assert s.residents() == [Resident("r1", "Ann", "Zed", "1")]
+        s.replace_residents([Resident("r1", "Ann", "Zed", "1", cards=("42:7",))])
+        assert s.residents()[0].cards == ("42:7",)
+    finally:
+        s.close()
+
+
 def test_revocations_survive_reopening(tmp_path):
     s = Store(tmp_path / "p.db")
     s.revoke("cred-7", "moved out")

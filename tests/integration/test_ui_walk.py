@@ -30,6 +30,26 @@ async def test_typing_deleting_and_clearing_on_the_keyboard(panel):
     assert (await rows(panel))[0]["label"] not in {w["label"] for w in first}
 
 
+async def test_a_swipe_up_on_the_result_list_scrolls_it_by_the_rows_the_finger_moved(panel):
+    await panel.press("Directory")
+    before = await rows(panel)
+    _, row_y, _, row_h = before[0]["rect"]
+    x, y, w, h = next(w for w in (await panel.get_json("/ui"))["widgets"] if w["id"] == "results")["rect"]
+    start = (x + w / 2, y + h - 10)
+    result = await panel.post_json("/touch", {"x": start[0], "y": start[1],
+                                              "to": {"x": start[0] + 4, "y": start[1] - 2 * row_h}})
+    assert result["hit"]["id"] == "results" and result["screen"] == "directory"
+    after = await rows(panel)
+    assert after[0]["label"] == before[2]["label"]          # two rows up
+    # A swipe down brings them back; a finger that hardly moved is a tap on the row under it.
+    await panel.post_json("/touch", {"x": start[0], "y": y + 10, "to": {"x": start[0], "y": y + 10 + 2 * row_h}})
+    assert (await rows(panel))[0]["label"] == before[0]["label"]
+    rx, ry, rw, rh = before[1]["rect"]
+    tap = await panel.post_json("/touch", {"x": rx + rw / 2, "y": ry + rh / 2,
+                                           "to": {"x": rx + rw / 2 + 3, "y": ry + rh / 2 + 3}})
+    assert tap["hit"]["label"] == before[1]["label"]
+
+
 async def test_list_widget_describes_the_result_list(panel):
     await panel.press("Directory")
     ui = await panel.get_json("/ui")

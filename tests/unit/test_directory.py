@@ -7,7 +7,7 @@ import random
 import pytest
 
 from panel.config import Config
-from panel.directory import Directory, Resident, load_property, words
+from panel.directory import Directory, PropertyError, Resident, load_property, words
 
 DEMO = load_property(Config().property_file).residents
 
@@ -130,3 +130,15 @@ def test_directory_lists_in_surname_order_with_accents_folded():
     d = Directory([Resident("1", "A", "Zimmer", "1"), Resident("2", "B", "Åkesson", "2"),
                    Resident("3", "C", "Brown", "3")])
     assert [r.last_name for r in d.residents] == ["Åkesson", "Brown", "Zimmer"]
+
+
+def test_property_file_cards_are_read_and_a_bad_one_names_the_resident(tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text('[[residents]]\nid = "a"\nlast_name = "Ng"\nunit = "1"\ncards = ["042:7", "raw:32:0A0B0C0D"]\n')
+    [resident] = load_property(good).residents
+    assert resident.cards == ("42:7", "raw:32:0a0b0c0d")
+    assert Directory([resident]).card_owner("42:7") == resident
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[residents]]\nid = "a"\nlast_name = "Ng"\nunit = "1"\ncards = ["7"]\n')
+    with pytest.raises(PropertyError, match=r"resident #1: card '7'"):
+        load_property(bad)

@@ -26,6 +26,7 @@ async function loadResidents() {
     cell(row, r.name);
     cell(row, r.unit);
     cell(row, r.contact === "phone" ? `Phone ${r.phone}` : "Mobile app");
+    cell(row, r.cards.join(", "));
     const button = document.createElement("button");
     button.textContent = "Move out";
     button.className = "quiet";
