@@ -410,6 +410,8 @@ class OsdpRelay:
                     await self._changed()
         except TimeoutError:
             raise RelayError(self._offline_message()) from None
+        if self._closed:                  # closed while we waited for the reader
+            raise RelayError(f"{self.name}: closed")
         if output and self._stale:
             self._cp.flush_commands(self.address)     # stale retries: only the latest state matters
             self._stale = False

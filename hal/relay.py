@@ -67,6 +67,7 @@ class DoorStrike:
         self._io = asyncio.Lock()         # one backend command at a time
         self._wake = asyncio.Event()      # a window was cut or added: the closer looks again
         self._closer: asyncio.Task | None = None
+        self._resync: asyncio.Task | None = None
         self._relocked: asyncio.Future | None = None   # resolved by the closer's next relock attempt
         self._alarm: asyncio.TimerHandle | None = None
         self._closed = False
@@ -130,15 +131,37 @@ class DoorStrike:
                 self._ensure_closer()
                 self._wake.set()
 
+    def resync(self) -> None:
+        """The device may have lost what it was told (a reader that rebooted comes back in
+        its power-up state, which for a maglock can be released): drive it again, now, to
+        what the door should be. Called when the backend reports it is back."""
+        if self._closed:
+            return
+        if self._resync is None or self._resync.done():
+            self._resync = asyncio.get_running_loop().create_task(self._run_resync(), name="door-strike-resync")
+
+    async def _run_resync(self) -> None:
+        async with self._io:
+            self._state = None            # unknown until driven again
+            try:
+                await self._drive(unlocked=self._hold_time() > 0)
+                retry = False
+            except RelayError:
+                retry = True              # the fault is reported; the closer retries
+        if retry or self._windows:
+            self._ensure_closer()
+            self._wake.set()
+
     async def close(self) -> None:
         """Relock (one attempt) and close the backend. Safe to call twice."""
         if self._closed:
             return
         self._closed = True
         self._windows.clear()
-        if self._closer:
-            self._closer.cancel()
-            await asyncio.gather(self._closer, return_exceptions=True)
+        for task in (self._closer, self._resync):
+            if task:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         error: RelayError | None = None
         async with self._io:
             try:

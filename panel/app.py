@@ -45,6 +45,8 @@ from .ui.strings import Strings
 
 log = logging.getLogger("panel")
 
+IN_CALL_SCAN_INTERVAL = 0.2         # seconds between QR decodes while a call is on
+
 
 @dataclass(frozen=True)
 class Ready:
@@ -80,6 +82,7 @@ class App:
         self._log_queue: asyncio.Queue[tuple[fx.LogAccess, float, object]] = asyncio.Queue()
         self._log_in_flight: asyncio.Future | None = None
         self._tg: asyncio.TaskGroup | None = None
+        self._early: list[Coroutine] = []          # spawned during start-up, run once the TaskGroup is
         self.store: Store | None = None
         self.gpio = None
         self.strike = None
@@ -111,6 +114,9 @@ class App:
             await self._start()
             async with asyncio.TaskGroup() as tg:
                 self._tg = tg
+                for coro in self._early:            # a card read or exit button press during start-up
+                    tg.create_task(coro)
+                self._early.clear()
                 tg.create_task(self._supervise("clock", self._deadline_loop))
                 tg.create_task(self._supervise("screen", self._screen_loop))
                 tg.create_task(self._supervise("camera", self._camera_loop))
@@ -125,6 +131,9 @@ class App:
             pass
         finally:
             self._tg = None
+            for coro in self._early:                # start-up failed: nothing will run them
+                coro.close()
+            self._early.clear()
             await self._cleanup()
 
     def stop(self) -> None:
@@ -239,6 +248,8 @@ class App:
         if self.state != before:
             if self.state.screen != before.screen:
                 log.info("screen %s -> %s", before.screen.value, self.state.screen.value)
+                # In a call the camera's frames go to the resident: look for codes 5 times a second.
+                self.scanner.min_interval = IN_CALL_SCAN_INTERVAL if self.state.screen is Screen.IN_CALL else 0.0
             self._state_changed.set()
             self._redraw()
         return effects
@@ -272,6 +283,8 @@ class App:
     def _spawn(self, coro: Coroutine) -> None:
         if self._tg is not None:
             self._tg.create_task(coro)
+        elif not self._stopping.is_set():
+            self._early.append(coro)                # still starting: runs as soon as the panel is up
         else:
             coro.close()
 
@@ -317,7 +330,8 @@ class App:
             self._alarm("relay", "relay_alarm", info.get("error", ""))
         # An OSDP reader's own events come the same way.
         elif kind == "card_read":
-            self._on_card(info)
+            # Checked once the panel is up: the revocations may not be loaded yet.
+            self._spawn(self._on_card(info))
         elif kind == "reader_tamper":
             if info.get("active"):
                 self._alarm("tamper", "reader_tamper", "the reader's cover is open")
@@ -328,7 +342,7 @@ class App:
         elif kind in ("reader_online", "reader_offline"):
             log.info("door reader %s", kind.removeprefix("reader_"))
 
-    def _on_card(self, read: dict) -> None:
+    async def _on_card(self, read: dict) -> None:
         """A card on the reader: checked on the panel, like a QR key, and logged as "card"."""
         def owner_of(number: str):
             r = self.directory.card_owner(number)
@@ -336,8 +350,9 @@ class App:
         try:
             c = check_card(str(read.get("format", "")), int(read.get("bits", 0)), str(read.get("data", "")),
                            owner_of=owner_of, is_revoked=self.revoked.__contains__)
-        except (TypeError, ValueError):
-            log.warning("card read the panel cannot use: %r", read)
+        except Exception:                   # a task of the TaskGroup: never let it take the panel down
+            log.exception("checking a card read failed: %r", read)
+            self.dispatch(ev.CredentialChecked(False, "error", method="card"))
             return
         self.dispatch(ev.CredentialChecked(c.ok, c.reason, c.holder_id, c.holder_name, "resident" if c.ok else "",
                                            f"card:{c.number}" if c.number else "", method="card"))
@@ -436,7 +451,10 @@ class App:
                         pressed_at = e.pos
                     elif e.type == pygame.MOUSEBUTTONUP and e.button == 1 and pressed_at is not None:
                         # A finger lifted: a tap where it went down, or a swipe (scrolls a list).
-                        self.touch(*pressed_at, to=e.pos)
+                        # SDL reports a release outside the window (mouse capture): keep it on screen.
+                        width, height = self.display.size
+                        to = (min(max(e.pos[0], 0), width - 1), min(max(e.pos[1], 0), height - 1))
+                        self.touch(*pressed_at, to=to)
                         pressed_at = None
             self._redraw()
 

@@ -67,6 +67,7 @@ def load_property(path: str | Path) -> Property:
     info = data.get("property", {})
     residents = []
     seen = set()
+    cards: dict[str, str] = {}          # card number -> resident id
     for i, r in enumerate(data.get("residents", []), start=1):
         try:
             resident = Resident(id=str(r["id"]), first_name=str(r.get("first_name", "")),
@@ -80,6 +81,10 @@ def load_property(path: str | Path) -> Property:
         if resident.id in seen:
             raise PropertyError(f"{p}: resident id {resident.id!r} appears twice")
         seen.add(resident.id)
+        for card in resident.cards:
+            if card in cards:
+                raise PropertyError(f"{p}: card {card} is listed for both {cards[card]!r} and {resident.id!r}")
+            cards[card] = resident.id
         residents.append(resident)
     return Property(id=str(info.get("id", p.stem)), name=str(info.get("name", p.stem)),
                     residents=tuple(residents))

@@ -16,6 +16,7 @@ __all__ = ["open_gpio", "open_strike", "open_inputs", "open_camera", "RelayError
 
 def open_strike(cfg: Config, gpio, on_event: Callable[[str, dict], None]) -> DoorStrike:
     door = cfg.door
+    strike: DoorStrike | None = None
     if door.backend == "gpio":
         from hal.gpio import GpioRelay
         backend = GpioRelay(cfg.gpio.relay_pin, active_high=cfg.gpio.relay_active_high,
@@ -31,13 +32,19 @@ def open_strike(cfg: Config, gpio, on_event: Callable[[str, dict], None]) -> Doo
         _check_serial_port(cfg, "osdp.port", o.port)
         # The reader's own events (card_read, keypress, reader_tamper, reader_power,
         # reader_online, reader_offline) arrive through the same on_event as the strike's.
+        def on_reader_event(name: str, data: dict) -> None:
+            if name == "reader_online" and strike is not None:
+                strike.resync()           # a reader that rebooted has forgotten the output's state
+            on_event(name, data)
+
         backend = OsdpRelay(o.port, baudrate=o.baudrate, address=o.address, output=o.output,
-                            scbk=o.scbk or None, on_event=on_event)
+                            scbk=o.scbk or None, on_event=on_reader_event)
     else:
         raise ConfigError(f"{cfg.source}: 'door.backend' = \"{door.backend}\" is not available in this build "
                           f"(use \"gpio\", \"modbus\" or \"osdp\")")
-    return DoorStrike(backend, fail_safe=door.mode == "fail-safe", alarm_after=door.alarm_after_seconds,
-                      on_event=on_event)
+    strike = DoorStrike(backend, fail_safe=door.mode == "fail-safe", alarm_after=door.alarm_after_seconds,
+                        on_event=on_event)
+    return strike
 
 
 def _check_serial_port(cfg: Config, key: str, port: str) -> None:

@@ -108,14 +108,24 @@ class CloudSync:
         return True
 
 
-def _cards(resident: dict) -> tuple[str, ...]:
-    """A resident's card numbers from the cloud; one the panel cannot read is left out, loudly."""
+def _cards(resident: dict, taken: dict[str, str]) -> tuple[str, ...]:
+    """A resident's card numbers from the cloud (a list, or one string of them); one the
+    panel cannot read, or one already another resident's, is left out, loudly."""
+    raw = resident.get("cards") or ()
+    if isinstance(raw, str):
+        raw = raw.replace(",", " ").split()
     out = []
-    for card in resident.get("cards") or ():
+    for card in raw if isinstance(raw, (list, tuple)) else ():
         try:
-            out.append(normalize_card(str(card)))
+            number = normalize_card(str(card))
         except CardError as e:
             log.warning("cloud directory, resident %s: %s; card left out", resident.get("id"), e)
+            continue
+        if taken.setdefault(number, str(resident.get("id"))) != str(resident.get("id")):
+            log.warning("cloud directory: card %s is listed for %s and %s; left with the first",
+                        number, taken[number], resident.get("id"))
+            continue
+        out.append(number)
     return tuple(out)
 
 
@@ -123,11 +133,12 @@ def _residents(raw) -> list[Resident] | None:
     if not isinstance(raw, list):
         return None
     out = []
+    taken: dict[str, str] = {}
     for r in raw:
         try:
             out.append(Resident(id=str(r["id"]), first_name=str(r.get("first_name", "")),
                                 last_name=str(r["last_name"]), unit=str(r["unit"]),
-                                display_name=str(r.get("display_name", "")), cards=_cards(r)))
+                                display_name=str(r.get("display_name", "")), cards=_cards(r, taken)))
         except (KeyError, TypeError):
             log.warning("cloud sent a directory entry without id, last_name or unit; directory update ignored")
             return None

@@ -217,9 +217,9 @@ def instrument_panel(app, cloud: DevCloud, mark: Marks) -> None:
 
     touch = app.touch
 
-    def timed_touch(x, y):
+    def timed_touch(x, y, to=None):
         mark("panel:touch")
-        out = touch(x, y)
+        out = touch(x, y, to)
         mark("panel:touch_done")
         return out
     app.touch = timed_touch

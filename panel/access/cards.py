@@ -5,7 +5,9 @@ bytes). The panel names a card the way it is printed on it and enrolled:
 
 - 26-bit Wiegand (HID H10301, the most common proximity format): "FC:NUMBER", the
   8-bit facility code and 16-bit card number, e.g. "42:12345". Both parity bits are
-  checked; a read with a parity error is malformed, never someone else's card.
+  checked; a read with a parity error is unreadable, never someone else's card.
+  Many readers report these as "raw, unspecified" rather than Wiegand: a 26-bit raw
+  read whose parity holds is read as H10301 too.
 - anything else: "raw:BITS:HEX", the bits as read (a 35-bit Corporate 1000 or a
   card serial number); enrol it exactly as the reader reported it (the access log
   shows it).
@@ -42,11 +44,16 @@ def card_number(fmt: str, bits: int, data_hex: str) -> str:
     if bits <= 0 or bits > len(data) * 8:
         raise CardError(f"card read of {bits} bits in {len(data)} bytes")
     value = int.from_bytes(data, "big") >> (len(data) * 8 - bits)     # data is left-aligned
-    if fmt == "wiegand" and bits == 26:
+    if bits == 26 and fmt in ("wiegand", "raw"):
         even_half, odd_half = value >> 13, value & 0x1FFF               # parity bit + 12 bits each
-        if bin(even_half).count("1") % 2 != 0 or bin(odd_half).count("1") % 2 != 1:
+        if bin(even_half).count("1") % 2 == 0 and bin(odd_half).count("1") % 2 == 1:
+            return f"{(value >> 17) & 0xFF}:{(value >> 1) & 0xFFFF}"
+        if fmt == "wiegand":
             raise CardError("26-bit Wiegand read with a parity error")
-        return f"{(value >> 17) & 0xFF}:{(value >> 1) & 0xFFFF}"
+    return _raw(bits, value)
+
+
+def _raw(bits: int, value: int) -> str:
     return f"raw:{bits}:{value:0{(bits + 3) // 4}x}"
 
 
@@ -58,8 +65,11 @@ def normalize_card(text: str) -> str:
         if fc > 255 or number > 65535:
             raise CardError(f"card {text!r}: a 26-bit card has facility code 0-255 and number 0-65535")
         return f"{fc}:{number}"
-    if m := _RAW.fullmatch(t):
-        return f"raw:{int(m[1])}:{m[2]}"
+    if (m := _RAW.fullmatch(t)) and m[2]:
+        bits, value = int(m[1]), int(m[2], 16)
+        if bits == 0 or value >> bits:
+            raise CardError(f"card {text!r}: {m[2]} does not fit in {bits} bits")
+        return _raw(bits, value)
     raise CardError(f"card {text!r}: write FACILITY:NUMBER (26-bit, as printed) or raw:BITS:HEX")
 
 

@@ -18,6 +18,8 @@ themselves never raise on a picture).
   unless the last decode is ``rescan_seconds`` old: block means barely notice
   focus, so a phone that comes to rest after a blurred approach must still be
   looked at again (an empty static scene then costs one decode a second).
+- ``min_interval`` (seconds, 0 = none) spaces the decodes out: the app sets it
+  during a call, when a code is unlikely and the CPU goes to the call's video.
 - A text read again less than ``dedupe_seconds`` after it was last *seen* is not
   emitted again: a code held in front of the camera gives one decision, and the
   same code shown again after being away for that long gives a new one.
@@ -60,6 +62,7 @@ class Scanner:
         self.change_threshold = change_threshold
         self.rescan_seconds = rescan_seconds
         self.clock = clock
+        self.min_interval = 0.0  # seconds between decodes in run(); the latest frame wins meanwhile
         self.frames_seen = 0  # handed to run()/process()
         self.frames_decoded = 0  # actually given to the decoder
         self._thumb: np.ndarray | None = None  # of the last decoded frame
@@ -138,10 +141,13 @@ class Scanner:
                     arrived.clear()
                     continue
                 frame = latest.pop()
+                started = loop.time()
                 texts = await loop.run_in_executor(worker, self.process, frame)
                 for text in texts:
                     if self.on_code is not None:
                         await self.on_code(text)
+                if (pause := started + self.min_interval - loop.time()) > 0:
+                    await asyncio.sleep(pause)          # frames arriving meanwhile: the latest is kept
             await reader  # re-raise an error of the frame source
         finally:
             reader.cancel()

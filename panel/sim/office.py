@@ -88,6 +88,8 @@ class Office:
             numbers = tuple(normalize_card(str(c)) for c in cards)
         except CardError as e:
             raise OfficeError(str(e)) from None
+        if len(set(numbers)) != len(numbers):
+            raise OfficeError("the same card is listed twice")
         taken = {c: t for t in self.tenants.values() for c in t.resident.cards}
         for number in numbers:
             if number in taken:

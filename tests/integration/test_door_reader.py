@@ -76,3 +76,21 @@ async def test_the_readers_tamper_switch_is_an_alarm_in_the_log(panel, reader):
     reader.set_tamper(True)
     [alarm] = await entries(panel, 1)
     assert (alarm["method"], alarm["reason"], alarm["granted"]) == ("tamper", "reader_tamper", False)
+
+
+async def test_a_maglock_on_a_reader_that_lost_power_is_locked_again_once_it_answers(tmp_path):
+    async with OsdpDevice(baudrate=115200) as reader:
+        config = make_config(tmp_path, door={"backend": "osdp", "mode": "fail-safe"},
+                             osdp={"port": reader.port, "baudrate": 115200})
+        panel = await start_panel(config)
+        try:
+            await reader.wait_output(0, True)               # energized: the maglock holds
+            await reader.stop(power_loss=True)              # the reader's power fails: the maglock lets go
+            assert reader.outputs[0] is False
+            await reader.start()
+            await reader.wait_output(0, True, timeout=10)   # the panel locks it again, unasked
+            await until(lambda: not panel.app.strike.unlocked, what="the reader's ACK")
+            assert (await panel.get_json("/status"))["door"]["relay"] == "locked"
+        finally:
+            await panel.session.close()
+            await panel.stop()

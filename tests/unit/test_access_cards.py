@@ -27,6 +27,11 @@ def test_a_parity_error_is_not_somebody_elses_card():
         card_number("wiegand", 26, h10301(42, 1001, break_parity=True))
 
 
+def test_a_26_bit_read_reported_as_raw_is_still_the_printed_number_when_its_parity_holds():
+    assert card_number("raw", 26, h10301(42, 1001)) == "42:1001"
+    assert card_number("raw", 26, h10301(42, 1001, break_parity=True)).startswith("raw:26:")
+
+
 def test_other_formats_keep_the_bits_as_read():
     assert card_number("wiegand", 35, "a1b2c3d4e0") == "raw:35:50d961ea7"    # 35 bits, left-aligned
     assert card_number("raw", 32, "04a2b3c4") == "raw:32:04a2b3c4"
@@ -39,12 +44,13 @@ def test_impossible_reads_are_errors(bits, data):
 
 
 @pytest.mark.parametrize("text,form", [("42:1001", "42:1001"), (" 042:01001 ", "42:1001"),
-                                       ("RAW:32:04A2B3C4", "raw:32:04a2b3c4")])
+                                       ("RAW:32:04A2B3C4", "raw:32:04a2b3c4"),
+                                       ("raw:35:abc", "raw:35:000000abc")])   # padded as a reader's is
 def test_enrolled_numbers_are_normalized(text, form):
     assert normalize_card(text) == form
 
 
-@pytest.mark.parametrize("text", ["1001", "256:1", "42:65536", "raw:x:00", "Olivia"])
+@pytest.mark.parametrize("text", ["1001", "256:1", "42:65536", "raw:x:00", "raw:8:1ff", "raw:0:1", "Olivia"])
 def test_bad_enrolment_says_how_to_write_it(text):
     with pytest.raises(CardError, match="card"):
         normalize_card(text)

@@ -142,3 +142,11 @@ def test_property_file_cards_are_read_and_a_bad_one_names_the_resident(tmp_path)
     bad.write_text('[[residents]]\nid = "a"\nlast_name = "Ng"\nunit = "1"\ncards = ["7"]\n')
     with pytest.raises(PropertyError, match=r"resident #1: card '7'"):
         load_property(bad)
+
+
+def test_a_card_listed_for_two_residents_is_an_error(tmp_path):
+    path = tmp_path / "twice.toml"
+    path.write_text('[[residents]]\nid = "a"\nlast_name = "Ng"\nunit = "1"\ncards = ["42:7"]\n'
+                    '[[residents]]\nid = "b"\nlast_name = "Ode"\nunit = "2"\ncards = ["042:7"]\n')
+    with pytest.raises(PropertyError, match="card 42:7 is listed for both 'a' and 'b'"):
+        load_property(path)

@@ -169,6 +169,26 @@ async def test_run_decodes_one_frame_at_a_time_and_the_latest_wins():
     assert len(threads) == 1 and threading.current_thread().name not in threads
 
 
+async def test_min_interval_spaces_the_decodes_out_and_the_latest_frame_wins():
+    decoder = ValueDecoder()
+    first_done = asyncio.Event()
+
+    async def on_code(text):
+        first_done.set()
+
+    async def source():
+        yield flat(10)
+        await first_done.wait()             # the scanner now pauses for min_interval
+        for v in (20, 30, 40):
+            yield flat(v)
+            await asyncio.sleep(0)          # let the pump run, as a camera's frames would arrive
+
+    scanner = Scanner(decoder, on_code=on_code, clock=FakeClock())
+    scanner.min_interval = 1.0
+    await scanner.run(source())
+    assert decoder.seen == [10, 40]
+
+
 async def test_run_with_real_decoder_and_bgr_frames(tmp_path):
     path = tmp_path / "qr.png"
     write_qr_png("EP1:HELLO", path, scale=4)
