@@ -87,20 +87,23 @@ class Camera:
 
 
 class SyntheticCamera(Camera):
-    """A generated scene: an entrance-hall grey with a moving light band and the time."""
+    """A generated scene: an entrance-hall grey with a moving light band and the time.
+    `clock` (wall time) places both; a fixed one gives the same picture every time."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, clock: Callable[[], float] = time.time, **kwargs):
         super().__init__(*args, **kwargs)
+        self.clock = clock
         h, w = self.height, self.width
         gradient = np.linspace(60, 120, h, dtype=np.uint8)[:, None]
         self._base = np.dstack([np.repeat(gradient, w, axis=1)] * 3)
 
     async def _read(self) -> np.ndarray:
         frame = self._base.copy()
-        x = int((time.monotonic() * 80) % self.width)
+        now = self.clock()
+        x = int((now * 80) % self.width)
         frame[:, max(0, x - 20):x + 20] = np.minimum(frame[:, max(0, x - 20):x + 20].astype(np.int16) + 40,
                                                       255).astype(np.uint8)
-        cv2.putText(frame, time.strftime("%H:%M:%S"), (16, self.height - 20), cv2.FONT_HERSHEY_SIMPLEX,
+        cv2.putText(frame, time.strftime("%H:%M:%S", time.localtime(now)), (16, self.height - 20), cv2.FONT_HERSHEY_SIMPLEX,
                     self.height / 640, (230, 230, 230), 2, cv2.LINE_AA)
         return frame
 

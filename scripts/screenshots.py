@@ -83,7 +83,7 @@ def _preview_frame() -> np.ndarray:
     import asyncio
 
     async def one():
-        cam = SyntheticCamera(640, 480, 10)
+        cam = SyntheticCamera(640, 480, 10, clock=lambda: NOON + 3)     # the light band mid-picture
         async for frame in cam.frames():
             return frame
     return asyncio.run(one())
