@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
+import time
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
@@ -22,6 +24,37 @@ def make_config(tmp_path, **sections) -> Config:
     for section, changes in sections.items():
         config = config.replace(section, **changes)
     return config
+
+
+class Events:
+    """An on_event(name, data) recorder that tests wait on; notes when and on which
+    thread each event came."""
+
+    def __init__(self):
+        self.log: list[tuple[float, str, dict]] = []
+        self.threads: set[int] = set()
+        self._changed = asyncio.Event()
+
+    def __call__(self, name, data):
+        self.threads.add(threading.get_ident())
+        self.log.append((time.monotonic(), name, data))
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    @property
+    def names(self):
+        return [name for _, name, _ in self.log]
+
+    def of(self, name):
+        return [data for _, n, data in self.log if n == name]
+
+    def times(self, name):
+        return [t for t, n, _ in self.log if n == name]
+
+    async def wait(self, name, count=1, timeout=5.0):
+        async with asyncio.timeout(timeout):
+            while self.names.count(name) < count:
+                await self._changed.wait()
 
 
 class RunningPanel:

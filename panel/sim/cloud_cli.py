@@ -14,7 +14,6 @@ PANEL_CLOUD_URL / PANEL_STAFF_TOKEN (printed by `panel cloud serve` and the demo
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os

@@ -30,7 +30,7 @@ from pymodbus.exceptions import NoSuchIdException
 from pymodbus.server import ModbusSerialServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-__all__ = ["PtyCable", "ModbusBoard", "Transition"]
+__all__ = ["PtyCable", "CablePeer", "ModbusBoard", "Transition"]
 
 
 class Transition(NamedTuple):
@@ -107,6 +107,25 @@ class PtyCable:
             os.write(dst.master, data)    # a full input queue drops bytes, as a UART would
 
 
+class CablePeer:
+    """What a simulated device on a PtyCable shares: the panel's end (`port`) can be
+    unplugged and plugged back, and the device restarted. Subclasses have `cable`,
+    `port`, `_port_unplugged`, and async `start()` / `stop(power_loss=)`."""
+
+    async def restart(self, *, power_loss: bool = False) -> None:
+        await self.stop(power_loss=power_loss)
+        await self.start()
+
+    def unplug_port(self) -> None:
+        """The panel's serial port vanishes (USB-RS485 adapter pulled out)."""
+        self._port_unplugged = True
+        self.cable.unplug(self.port)
+
+    def plug_port(self) -> None:
+        self._port_unplugged = False
+        self.cable.plug(self.port)
+
+
 class _OneUnit:
     """pymodbus's SimCore answers unknown unit ids with an exception (a KeyError
     inside, even with ignore_missing_devices); a board on RS-485 stays silent."""
@@ -128,7 +147,7 @@ class _OneUnit:
         return await self.core.async_setValues(device_id, *args)
 
 
-class ModbusBoard:
+class ModbusBoard(CablePeer):
     """A relay board with `coils` relays on Modbus unit `unit`; the panel opens `port`.
 
     Use `async with ModbusBoard() as board:` or start()/close().
@@ -183,19 +202,6 @@ class ModbusBoard:
             for coil, on in enumerate(self.coils):
                 if on:
                     self._record(coil, False)
-
-    async def restart(self, *, power_loss: bool = False) -> None:
-        await self.stop(power_loss=power_loss)
-        await self.start()
-
-    def unplug_port(self) -> None:
-        """The panel's serial port vanishes (USB adapter pulled out)."""
-        self._port_unplugged = True
-        self.cable.unplug(self.port)
-
-    def plug_port(self) -> None:
-        self._port_unplugged = False
-        self.cable.plug(self.port)
 
     async def close(self) -> None:
         await self.stop()

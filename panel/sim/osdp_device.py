@@ -32,7 +32,7 @@ import osdp
 from osdp import CardFormat, Capability, Command, Event, LogLevel
 
 from hal.osdp import RefreshThread, SerialChannel, parse_scbk
-from panel.sim.modbus_board import PtyCable
+from panel.sim.modbus_board import CablePeer, PtyCable
 
 __all__ = ["OsdpDevice", "OutputTransition", "Received"]
 
@@ -55,7 +55,7 @@ class _PeripheralDevice(osdp.PeripheralDevice):
         return self.user_command_handler(command)
 
 
-class OsdpDevice:
+class OsdpDevice(CablePeer):
     """A reader at OSDP `address`; the panel opens `port`. `async with OsdpDevice() as reader:`."""
 
     def __init__(self, *, address: int = 0, baudrate: int = 115200, scbk: str | bytes | None = None,
@@ -140,19 +140,6 @@ class OsdpDevice:
                 self.permanent[n] = False
                 if on:
                     self._record(time.monotonic(), n, False)
-
-    async def restart(self, *, power_loss: bool = False) -> None:
-        await self.stop(power_loss=power_loss)
-        await self.start()
-
-    def unplug_port(self) -> None:
-        """The panel's serial port vanishes (USB-RS485 adapter pulled out)."""
-        self._port_unplugged = True
-        self.cable.unplug(self.port)
-
-    def plug_port(self) -> None:
-        self._port_unplugged = False
-        self.cable.plug(self.port)
 
     async def close(self) -> None:
         await self.stop()

@@ -11,7 +11,6 @@ import asyncio
 import os
 import sys
 import threading
-import time
 
 import aiohttp
 
@@ -21,38 +20,12 @@ from osdp import Command, CommandLEDColor
 from hal.osdp import MAX_PULSE, OsdpRelay
 from hal.relay import DoorStrike, RelayError
 from panel.sim.osdp_device import OsdpDevice
+from tests.support import Events
 
 pytestmark = pytest.mark.timeout(20)
 
 SLACK = 0.15
 KEY = "00112233445566778899aabbccddeeff"
-
-
-class Events:
-    """on_event recorder that tests can wait on; notes the thread each event came on."""
-
-    def __init__(self):
-        self.log: list[tuple[float, str, dict]] = []
-        self.threads: set[int] = set()
-        self._changed = asyncio.Event()
-
-    def __call__(self, name, data):
-        self.threads.add(threading.get_ident())
-        self.log.append((time.monotonic(), name, data))
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    @property
-    def names(self):
-        return [name for _, name, _ in self.log]
-
-    def of(self, name):
-        return [data for _, n, data in self.log if n == name]
-
-    async def wait(self, name, count=1, timeout=5.0):
-        async with asyncio.timeout(timeout):
-            while self.names.count(name) < count:
-                await self._changed.wait()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from hal.osdp import OsdpRelay
 from hal.relay import DoorStrike, RelayError
 from panel.sim.modbus_board import ModbusBoard
 from panel.sim.osdp_device import OsdpDevice
+from tests.support import Events
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -33,31 +34,6 @@ def quiet_pymodbus():
     logger.setLevel(logging.CRITICAL)
     yield
     logger.setLevel(level)
-
-
-class Events:
-    """on_event recorder that tests can wait on."""
-
-    def __init__(self):
-        self.log: list[tuple[float, str, dict]] = []
-        self._changed = asyncio.Event()
-
-    def __call__(self, name, data):
-        self.log.append((time.monotonic(), name, data))
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    @property
-    def names(self):
-        return [name for _, name, _ in self.log]
-
-    def times(self, name):
-        return [t for t, n, _ in self.log if n == name]
-
-    async def wait(self, name, count=1, timeout=5.0):
-        async with asyncio.timeout(timeout):
-            while self.names.count(name) < count:
-                await self._changed.wait()
 
 
 class Rig:
