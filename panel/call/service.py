@@ -9,6 +9,7 @@ decides (StartCall, StopCall) comes in through `start_call` / `stop_call`.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 from collections.abc import Callable
 
@@ -149,7 +150,11 @@ class CallService:
         session = self.session
         if session is not None and (call_id is None or session.call_id == call_id):
             self.session = None
-            self._spawn(session.close())
+            self._spawn(self._close_session(session))
+
+    async def _close_session(self, session: CallSession) -> None:
+        await session.close()
+        _give_back_memory()
 
     def _send(self, message: dict, failed: Callable[[], None] | None = None) -> None:
         async def send():
@@ -161,3 +166,13 @@ class CallService:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _give_back_memory() -> None:
+    """After a call: hand the codec and DTLS buffers it freed back to the system. glibc
+    keeps freed native memory in its arenas, and a panel makes thousands of calls in a
+    life of months (bench_call: RSS flat from call 50 to 100 with this, +6 MB without)."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):       # not glibc (musl, macOS): nothing to do
+        pass
