@@ -126,6 +126,33 @@ async def until(condition, timeout: float = 5.0, what: str = "condition", step: 
         await asyncio.sleep(step)
 
 
+async def within(seconds: float, what: str, coro) -> None:
+    """Await coro; if it takes longer than `seconds`, fail naming every task still
+    pending and where it waits, instead of hanging until the test's timeout."""
+    try:
+        async with asyncio.timeout(seconds):
+            await coro
+    except TimeoutError:
+        import io
+        out = io.StringIO()
+        for task in asyncio.all_tasks():
+            if task is not asyncio.current_task():
+                task.print_stack(limit=4, file=out)
+        raise AssertionError(f"{what} took over {seconds:g} s; pending tasks:\n{out.getvalue()}") from None
+
+
+async def stop_world(cloud, panel, phones=()) -> None:
+    """Tear down what start_cloud_and_panel made (and the softphones), bounded in time."""
+    async def stop():
+        for p in phones:
+            await p.close()
+        await panel.session.close()
+        if not panel.task.done():
+            await panel.stop()
+        await cloud.stop()
+    await within(30, "stopping the phones, the panel and the dev cloud", stop())
+
+
 async def start_cloud_and_panel(tmp_path, **sections):
     """The dev cloud and a panel linked to it, ICE restricted to 127.0.0.1; link up."""
     from panel.config import Config

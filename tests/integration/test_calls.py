@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from panel.sim.softphone import Softphone
-from tests.support import start_cloud_and_panel, until
+from tests.support import start_cloud_and_panel, stop_world, until
 
 OLIVIA = "r01"          # Olivia Smith, flat 1A, in the demo property
 
@@ -25,12 +25,7 @@ async def world(tmp_path):
     try:
         yield cloud, panel, phone
     finally:
-        for p in phones:
-            await p.close()
-        await panel.session.close()
-        if not panel.task.done():
-            await panel.stop()
-        await cloud.stop()
+        await stop_world(cloud, panel, phones)
 
 
 async def call_olivia(panel) -> None:

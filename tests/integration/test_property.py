@@ -19,7 +19,7 @@ from panel.access import qr_code
 from panel.scanner.decoders import default_decoder
 from panel.sim.softphone import Softphone
 from tests.integration.test_calls import OLIVIA, call_olivia
-from tests.support import start_cloud_and_panel, until
+from tests.support import start_cloud_and_panel, stop_world, until
 
 
 class Staff:
@@ -51,13 +51,8 @@ async def world(tmp_path):
     try:
         yield cloud, panel, Staff(cloud, session), phone
     finally:
-        for p in phones:
-            await p.close()
         await session.close()
-        await panel.session.close()
-        if not panel.task.done():
-            await panel.stop()
-        await cloud.stop()
+        await stop_world(cloud, panel, phones)
 
 
 def qr_png_of(credential: str) -> bytes:

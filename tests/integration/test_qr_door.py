@@ -54,7 +54,8 @@ async def new_events(panel, after: int, count: int) -> list[dict]:
 
 
 async def test_valid_key_opens_the_door_greets_and_logs_once(panel):
-    await show(panel, credential())
+    key = credential()
+    await show(panel, key)
     await until(lambda: panel.app.strike.unlocked, what="relay energized")
     status = await panel.get_json("/status")
     assert status["screen"] == "access_granted" and status["door"]["relay"] == "unlocked"
@@ -65,7 +66,7 @@ async def test_valid_key_opens_the_door_greets_and_logs_once(panel):
     assert entry["granted"] and entry["method"] == "qr" and entry["who"] == "Olivia Smith"
     assert entry["credential_id"] == "cred-olivia" and entry["has_snapshot"]
     # Held in front of the camera (the injected frame stays for seconds): still one entry.
-    await show(panel, credential())
+    await show(panel, key)
     frames = panel.app.scanner.frames_decoded
     await until(lambda: panel.app.scanner.frames_decoded > frames, what="the code decoded again")
     assert len((await panel.get_json("/events"))["events"]) == 1
