@@ -67,7 +67,9 @@ class Camera:
             next_at = max(next_at + 1.0 / self.fps, time.monotonic())   # fps read each tick
             try:
                 # An injected frame cuts the wait short: HIL rigs expect it to be seen at once.
-                await asyncio.wait_for(self._wake.wait(), max(0.0, next_at - time.monotonic()))
+                # (asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancel.)
+                async with asyncio.timeout(max(0.0, next_at - time.monotonic())):
+                    await self._wake.wait()
                 next_at = time.monotonic()
             except TimeoutError:
                 pass

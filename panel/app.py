@@ -432,7 +432,10 @@ class App:
             deadline = self.state.deadline
             timeout = None if deadline is None else max(0.0, deadline - self.clock())
             try:
-                await asyncio.wait_for(self._state_changed.wait(), timeout)
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancel
+                # that lands as the event is set, and this loop would then outlive shutdown.
+                async with asyncio.timeout(timeout):
+                    await self._state_changed.wait()
             except TimeoutError:
                 self.dispatch(ev.Tick())
 

@@ -74,7 +74,10 @@ class CloudSync:
         self._wake.set()                    # entries left from before a restart
         while True:
             try:
-                await asyncio.wait_for(self._wake.wait(), 30)
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancel
+                # that lands as the event is set, and this loop would then outlive shutdown.
+                async with asyncio.timeout(30):
+                    await self._wake.wait()
             except TimeoutError:
                 pass                        # look again anyway: an entry may have timed out earlier
             self._wake.clear()
@@ -95,7 +98,10 @@ class CloudSync:
                 sent = await self.signaling.send({
                     "type": "event", "id": item.id, "kind": item.kind, "entry": item.payload,
                     "snapshot": base64.b64encode(snapshot).decode() if snapshot else None})
-                acked = sent and await asyncio.wait_for(fut, ACK_TIMEOUT)
+                acked = False
+                if sent:
+                    async with asyncio.timeout(ACK_TIMEOUT):     # see run(): not wait_for
+                        acked = await fut                       # False: the link went down
             except TimeoutError:
                 acked = False
             finally:

@@ -109,8 +109,24 @@ class PtyCable:
 
 class CablePeer:
     """What a simulated device on a PtyCable shares: the panel's end (`port`) can be
-    unplugged and plugged back, and the device restarted. Subclasses have `cable`,
-    `port`, `_port_unplugged`, and async `start()` / `stop(power_loss=)`."""
+    unplugged and plugged back, the device restarted, and tests wait on what it did.
+    Subclasses have `cable`, `port`, `_port_unplugged`, `_changed` (None at first),
+    async `start()` / `stop(power_loss=)`, and call `_wake()` whenever something happened."""
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Wait until predicate() holds, re-checked whenever the device did something."""
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                await self._event().wait()
+
+    def _event(self) -> asyncio.Event:
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        return self._changed
+
+    def _wake(self) -> None:
+        event, self._changed = self._event(), None
+        event.set()
 
     async def restart(self, *, power_loss: bool = False) -> None:
         await self.stop(power_loss=power_loss)
@@ -221,25 +237,13 @@ class ModbusBoard(CablePeer):
     def transitions_of(self, coil: int = 0) -> list[Transition]:
         return [t for t in self.transitions if t.coil == coil]
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-        """Wait until predicate() holds, re-checked at every coil transition."""
-        async with asyncio.timeout(timeout):
-            while not predicate():
-                await self._event().wait()
-
     async def wait_coil(self, coil: int, state: bool, timeout: float = 5.0) -> None:
         await self.wait_for(lambda: self.coils[coil] == state, timeout)
-
-    def _event(self) -> asyncio.Event:
-        if self._changed is None:
-            self._changed = asyncio.Event()
-        return self._changed
 
     def _record(self, coil: int, state: bool) -> None:
         self.coils[coil] = state
         self.transitions.append(Transition(time.monotonic(), coil, state))
-        event, self._changed = self._event(), None
-        event.set()                       # wake the waiters; the next wait gets a new event
+        self._wake()
 
     async def _action(self, function_code, start_address, address, count, registers, values):
         # Called by pymodbus before it applies a request; values is None for reads.

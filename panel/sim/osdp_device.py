@@ -25,7 +25,6 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from typing import NamedTuple
 
 import osdp
@@ -195,23 +194,8 @@ class OsdpDevice(CablePeer):
     def received_of(self, command: int) -> list[Received]:
         return [r for r in self.received if r.command["command"] == command]
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-        """Wait until predicate() holds, re-checked whenever a command arrives or an output changes."""
-        async with asyncio.timeout(timeout):
-            while not predicate():
-                await self._event().wait()
-
     async def wait_output(self, output: int, state: bool, timeout: float = 5.0) -> None:
         await self.wait_for(lambda: self.outputs[output] == state, timeout)
-
-    def _event(self) -> asyncio.Event:
-        if self._changed is None:
-            self._changed = asyncio.Event()
-        return self._changed
-
-    def _wake(self) -> None:
-        event, self._changed = self._event(), None
-        event.set()
 
     # -- firmware -------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ import pytest
 from panel.access import qr_code
 from panel.scanner.decoders import default_decoder
 from panel.sim.softphone import Softphone
-from tests.integration.test_calls import OLIVIA, call_olivia
+from tests.integration.test_calls import OLIVIA
 from tests.support import start_cloud_and_panel, stop_world, until
 
 
