@@ -98,13 +98,14 @@ class SyntheticCamera(Camera):
         h, w = self.height, self.width
         gradient = np.linspace(60, 120, h, dtype=np.uint8)[:, None]
         self._base = np.dstack([np.repeat(gradient, w, axis=1)] * 3)
+        self._lit = cv2.add(self._base, (40, 40, 40, 0))       # the band: 40 grey levels brighter
 
     async def _read(self) -> np.ndarray:
         frame = self._base.copy()
         now = self.clock()
         x = int((now * 80) % self.width)
-        frame[:, max(0, x - 20):x + 20] = np.minimum(frame[:, max(0, x - 20):x + 20].astype(np.int16) + 40,
-                                                      255).astype(np.uint8)
+        band = slice(max(0, x - 20), x + 20)
+        frame[:, band] = self._lit[:, band]
         cv2.putText(frame, time.strftime("%H:%M:%S", time.localtime(now)), (16, self.height - 20), cv2.FONT_HERSHEY_SIMPLEX,
                     self.height / 640, (230, 230, 230), 2, cv2.LINE_AA)
         return frame

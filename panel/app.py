@@ -27,7 +27,7 @@ from . import hardware
 from .access import ReplayGuard, load_trusted_keys, verify
 from .access.cards import check_card
 from .api.server import ApiError, ApiServer
-from .call import ice
+from .call import encoders, ice
 from .call.service import CallService
 from .call.signaling import SignalingClient
 from .config import Config
@@ -45,7 +45,7 @@ from .ui.strings import Strings
 
 log = logging.getLogger("panel")
 
-IN_CALL_SCAN_INTERVAL = 0.2         # seconds between QR decodes while a call is on
+IN_CALL_SCAN_INTERVAL = 0.5         # seconds between QR decodes while a call is on
 
 
 @dataclass(frozen=True)
@@ -168,6 +168,7 @@ class App:
         await self.api.start()
         if cfg.cloud.url:
             ice.restrict(cfg.call.ice_addresses)
+            encoders.install(cfg.call.max_video_kbps)
             self.speaker = open_speaker(cfg.audio.speaker)
             self.signaling = SignalingClient(cfg.cloud.url, cfg.cloud.token, self._on_cloud_message,
                                              self._on_cloud_link)
@@ -248,7 +249,8 @@ class App:
         if self.state != before:
             if self.state.screen != before.screen:
                 log.info("screen %s -> %s", before.screen.value, self.state.screen.value)
-                # In a call the camera's frames go to the resident: look for codes 5 times a second.
+                # In a call the CPU goes to the resident's video: look for codes twice a second
+                # (a key held up is still read within half a second).
                 self.scanner.min_interval = IN_CALL_SCAN_INTERVAL if self.state.screen is Screen.IN_CALL else 0.0
             self._state_changed.set()
             self._redraw()

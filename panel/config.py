@@ -122,6 +122,8 @@ class CallSection:
     # remote addresses. Empty: no restriction. Tests on one machine use ["127.0.0.1"].
     ice_addresses: list[str] = field(default_factory=list)
     video_codecs: list[str] = field(default_factory=lambda: ["VP8", "H264"])   # preference order
+    # Ceiling on the video bitrate the receiver's estimate may raise the encoder to.
+    max_video_kbps: int = 1000
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,7 @@ _RANGES = {
     "camera.width": (16, 7680), "camera.height": (16, 4320), "camera.fps": (0.1, 120),
     "api.port": (0, 65535),
     "call.ring_timeout_seconds": (1, 600), "call.max_call_seconds": (5, 7200),
+    "call.max_video_kbps": (300, 3000),
     "access.visitor_limit_hours": (0, 24 * 366), "access.dedupe_seconds": (0, 60),
 }
 

@@ -3,8 +3,11 @@ and Python softphones (aiortc) as the resident's devices. Every way a call can e
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
+from panel.access import qr_code
 from panel.sim.softphone import Softphone
 from tests.support import start_cloud_and_panel, stop_world, until
 
@@ -146,6 +149,28 @@ async def test_visitor_ends_the_call(world):
     assert (await panel.press("End call"))["screen"] == "home"
     assert (await a.expect("ended"))["reason"] == "visitor_hung_up"
     await until(lambda: a.pc is None and panel.app.calls.session is None, what="media closed on both sides")
+
+
+async def test_a_key_shown_during_a_call_opens_the_door_and_ends_the_call(world):
+    cloud, panel, phone = world
+    a = await phone("phone-a")
+    await call_olivia(panel)
+    call_id = (await a.expect("incoming"))["call_id"]
+    await a.accept(call_id)
+    await a.expect("offer")
+    await until(lambda: a.video_frames >= 3, timeout=10, what="video")
+    # A neighbour with a key walks up while the visitor talks: the camera still looks for codes.
+    key = cloud.issuer.issue(holder_id="r02", holder_name="Noah Jones", credential_id="cred-noah")
+    buf = io.BytesIO()
+    qr_code(key).save(buf, kind="png", scale=6, border=4)
+    async with panel.request("POST", "/camera/frame", data=buf.getvalue()) as r:
+        assert r.status == 200, await r.text()
+    await until(lambda: panel.app.strike.unlocked, what="relay energized by the key")
+    assert (await a.expect("ended"))["reason"] == "access_granted"
+    assert await screen(panel) == "access_granted"
+    await until(lambda: a.pc is None and panel.app.calls.session is None, what="media closed on both sides")
+    [entry] = (await panel.get_json("/events"))["events"]
+    assert (entry["method"], entry["who"], entry["granted"]) == ("qr", "Noah Jones", True)
 
 
 async def test_device_app_closed_mid_call(world):

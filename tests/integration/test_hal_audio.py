@@ -30,6 +30,17 @@ async def test_tone_track_gives_20_ms_frames_at_48_khz_with_the_expected_level()
         await track.recv()
 
 
+async def test_tone_is_one_seamless_wave_past_its_first_second():
+    # The tone loops over one computed second: the join must not click.
+    track = ToneTrack(frequency=440, level=0.2)
+    frames = [await track.recv() for _ in range(52)]           # 1.04 s, paced in real time
+    track.stop()
+    wave = np.concatenate([f.to_ndarray()[0] for f in frames]).astype(np.int32)
+    assert len(wave) > SAMPLE_RATE
+    assert np.abs(np.diff(wave)).max() < 0.2 * 32767 * 2 * math.pi * 440 / SAMPLE_RATE * 1.05
+    assert [f.pts for f in frames] == [i * 960 for i in range(52)]
+
+
 async def test_speaker_sink_counts_frames_and_measures_the_level():
     sink = SpeakerSink()
     track = ToneTrack(level=0.25)

@@ -82,6 +82,8 @@ def test_choice_lists_the_allowed_values(tmp_path):
 
 def test_out_of_range(tmp_path):
     assert "'api.port' = 70000 is out of range" in error_of(tmp_path, "[api]\nport = 70000\n")
+    assert "'call.max_video_kbps' = 50 is out of range (300 to 3000)" in error_of(
+        tmp_path, "[call]\nmax_video_kbps = 50\n")
 
 
 def test_section_must_be_a_table(tmp_path):

@@ -1,0 +1,140 @@
+"""The panel's video encoders and audio level: a bitrate ceiling the receiver's estimate
+cannot lift, VP8 a receiver decodes to the picture that went in, and the RTP audio
+level aiortc would have sent."""
+
+from __future__ import annotations
+
+import fractions
+
+import av
+import cv2
+import numpy as np
+import pytest
+from aiortc import rtcrtpsender, rtp
+from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+
+from panel.call import encoders
+
+AIORTC_AUDIO_LEVEL = rtp.compute_audio_level_dbov
+
+
+@pytest.fixture
+def ceiling():
+    """encoders.install, given the ceiling in kbps; aiortc's own functions back afterwards."""
+    saved = rtcrtpsender.get_encoder, rtp.compute_audio_level_dbov
+    yield encoders.install
+    encoders.install(1000)
+    rtcrtpsender.get_encoder, rtp.compute_audio_level_dbov = saved
+
+
+def codec(mime: str) -> RTCRtpCodecParameters:
+    return RTCRtpCodecParameters(mimeType=mime, clockRate=90000, payloadType=96)
+
+
+def camera_frames(n: int, seed: int = 5) -> list[np.ndarray]:
+    """640x480 I420: a textured wall panning 4 px a frame, fresh sensor noise each frame."""
+    rng = np.random.default_rng(seed)
+    wall = cv2.resize(rng.integers(60, 160, (60, 80 + n), dtype=np.uint8), (640 + 4 * n, 480))
+    out = []
+    for i in range(n):
+        gray = np.clip(wall[:, 4 * i:4 * i + 640] + rng.normal(0, 3, (480, 640)), 0, 255).astype(np.uint8)
+        out.append(cv2.cvtColor(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), cv2.COLOR_BGR2YUV_I420))
+    return out
+
+
+def encode_all(encoder, frames) -> tuple[list[bytes], list[np.ndarray]]:
+    """Each frame encoded at 15 frames/s; what a receiver's libvpx decodes from the payloads."""
+    decoder = av.CodecContext.create("libvpx", "r")
+    sent, decoded = [], []
+    for i, i420 in enumerate(frames):
+        frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")
+        frame.pts, frame.time_base = i * 6000, fractions.Fraction(1, 90000)
+        payloads, _ = encoder.encode(frame)
+        sent.append(b"".join(vp8_depayload(p) for p in payloads))
+        decoded += [f.to_ndarray(format="yuv420p") for f in decoder.decode(av.Packet(sent[-1]))]
+    return sent, decoded
+
+
+def kbps(sent: list[bytes], skip: int) -> float:
+    """Bits a second after the first `skip` frames (the keyframe and the rate settling)."""
+    body = sent[skip:]
+    return sum(len(s) for s in body) * 8 / (len(body) / 15) / 1000
+
+
+def test_installed_encoders_are_the_panels_for_video_and_aiortcs_for_audio(ceiling):
+    ceiling(800)
+    assert isinstance(rtcrtpsender.get_encoder(codec("video/VP8")), encoders.PanelVp8Encoder)
+    assert isinstance(rtcrtpsender.get_encoder(codec("video/H264")), encoders.PanelH264Encoder)
+    opus = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=111)
+    assert type(rtcrtpsender.get_encoder(opus)).__name__ == "OpusEncoder"
+
+
+@pytest.mark.parametrize("mime", ["video/VP8", "video/H264"])
+def test_the_receivers_estimate_cannot_lift_the_bitrate_over_the_ceiling(ceiling, mime):
+    ceiling(800)
+    encoder = rtcrtpsender.get_encoder(codec(mime))
+    assert encoder.target_bitrate <= 800_000                 # H.264 starts at 1 Mbps in aiortc
+    encoder.target_bitrate = 5_000_000                       # what a REMB on a fast LAN says
+    assert encoder.target_bitrate == 800_000
+    encoder.target_bitrate = 600_000                         # a congested link: followed down
+    assert encoder.target_bitrate == 600_000
+
+
+def test_vp8_holds_the_ceiling_where_aiortc_would_send_one_and_a_half_megabits(ceiling):
+    ceiling(400)
+    frames = camera_frames(45)
+    ours, theirs = encoders.PanelVp8Encoder(), Vp8Encoder()
+    for encoder in (ours, theirs):
+        encoder.target_bitrate = 5_000_000
+    ours_sent, decoded = encode_all(ours, frames)
+    theirs_sent, _ = encode_all(theirs, frames)
+    assert kbps(ours_sent, 15) < 400 * 1.25
+    assert kbps(theirs_sent, 15) > 1000                      # the same frames, no ceiling
+    assert len(decoded) == len(frames)
+
+
+def luma_psnr(sent: list[np.ndarray], decoded: list[np.ndarray]) -> float:
+    mse = np.mean([np.mean((a[:480].astype(np.float32) - b[:480].astype(np.float32)) ** 2)
+                   for a, b in zip(sent, decoded)])
+    return float(10 * np.log10(255 ** 2 / mse))
+
+
+def test_vp8_decodes_to_the_picture_that_went_in_as_well_as_aiortcs(ceiling):
+    ceiling(1000)
+    frames = camera_frames(30)
+    ours, theirs = encoders.PanelVp8Encoder(), Vp8Encoder()
+    for encoder in (ours, theirs):
+        encoder.target_bitrate = 1_000_000
+    _, decoded = encode_all(ours, frames)
+    _, baseline = encode_all(theirs, frames)
+    assert len(decoded) == len(frames)                       # every frame, none dropped
+    ours_db, theirs_db = luma_psnr(frames[5:], decoded[5:]), luma_psnr(frames[5:], baseline[5:])
+    assert ours_db > 30 and ours_db > theirs_db - 1.0, (ours_db, theirs_db)
+
+
+def test_vp8_keyframe_on_request_and_a_new_size_reopens_the_encoder(ceiling):
+    ceiling(1000)
+    encoder = encoders.PanelVp8Encoder()
+    frames = camera_frames(4)
+    sent, _ = encode_all(encoder, frames)
+    assert sent[0][0] & 1 == 0 and sent[1][0] & 1 == 1       # VP8: bit 0 clear = keyframe
+    frame = av.VideoFrame.from_ndarray(frames[0], format="yuv420p")
+    frame.pts, frame.time_base = 9 * 6000, fractions.Fraction(1, 90000)
+    payloads, _ = encoder.encode(frame, force_keyframe=True)  # the receiver sent a PLI
+    assert vp8_depayload(payloads[0])[0] & 1 == 0
+    small = av.VideoFrame.from_ndarray(cv2.resize(cv2.cvtColor(frames[0], cv2.COLOR_YUV2BGR_I420), (320, 240)),
+                                       format="bgr24")
+    small.pts, small.time_base = 10 * 6000, fractions.Fraction(1, 90000)
+    payloads, _ = encoder.encode(small)
+    assert (encoder.codec.width, encoder.codec.height) == (320, 240)
+    assert vp8_depayload(payloads[0])[0] & 1 == 0
+
+
+@pytest.mark.parametrize("layout,channels", [("mono", 1), ("stereo", 2)])
+@pytest.mark.parametrize("level", [0, 1, 30, 1000, 12000, 32767])
+def test_audio_level_is_what_aiortc_computes(layout, channels, level):
+    rng = np.random.default_rng(level)
+    samples = np.clip(rng.normal(0, max(level, 1e-9), (1, 960 * channels)), -32768, 32767).astype(np.int16)
+    frame = av.AudioFrame.from_ndarray(samples, format="s16", layout=layout)
+    assert encoders.audio_level_dbov(frame) == AIORTC_AUDIO_LEVEL(frame)
