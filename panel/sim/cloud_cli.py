@@ -22,6 +22,8 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
 
+import uvloop
+
 
 class CloudCliError(Exception):
     pass
@@ -144,7 +146,7 @@ def _serve(args) -> int:
         await cloud.stop()
 
     try:
-        asyncio.run(main())
+        uvloop.run(main())
     except OSError as e:
         raise CloudCliError(f"cannot start the dev cloud: {e}") from None
     return 0

@@ -106,7 +106,8 @@ class Softphone:
             connection = t.receiver.transport.transport._connection      # aioice, under aiortc
             for protocol in connection._protocols:
                 protocol.datagram_received = lambda data, addr: None
-                protocol.transport.sendto = lambda data, addr=None: None
+                protocol.send_stun = lambda message, addr: None           # every way out of it
+                protocol.send_data = _send_nothing
 
     # -- media ------------------------------------------------------------------------------
     async def _answer(self, m: dict) -> None:
@@ -142,3 +143,7 @@ class Softphone:
         if self.pc is not None:
             pc, self.pc = self.pc, None
             await pc.close()
+
+
+async def _send_nothing(data: bytes, addr) -> None:
+    """aioice's StunProtocol.send_data, on a network that is gone."""

@@ -62,12 +62,16 @@ def kbps(sent: list[bytes], skip: int) -> float:
     return sum(len(s) for s in body) * 8 / (len(body) / 15) / 1000
 
 
-def test_installed_encoders_are_the_panels_for_video_and_aiortcs_for_audio(ceiling):
+OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=111)
+
+
+def test_installed_encoders_are_the_panels_and_aiortcs_for_the_rest(ceiling):
     ceiling(800)
     assert isinstance(rtcrtpsender.get_encoder(codec("video/VP8")), encoders.PanelVp8Encoder)
     assert isinstance(rtcrtpsender.get_encoder(codec("video/H264")), encoders.PanelH264Encoder)
-    opus = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=111)
-    assert type(rtcrtpsender.get_encoder(opus)).__name__ == "OpusEncoder"
+    assert isinstance(rtcrtpsender.get_encoder(OPUS), encoders.PanelOpusEncoder)
+    pcmu = RTCRtpCodecParameters(mimeType="audio/PCMU", clockRate=8000, channels=1, payloadType=0)
+    assert type(rtcrtpsender.get_encoder(pcmu)).__name__ == "PcmuEncoder"
 
 
 @pytest.mark.parametrize("mime", ["video/VP8", "video/H264"])
@@ -138,3 +142,28 @@ def test_audio_level_is_what_aiortc_computes(layout, channels, level):
     samples = np.clip(rng.normal(0, max(level, 1e-9), (1, 960 * channels)), -32768, 32767).astype(np.int16)
     frame = av.AudioFrame.from_ndarray(samples, format="s16", layout=layout)
     assert encoders.audio_level_dbov(frame) == AIORTC_AUDIO_LEVEL(frame)
+
+
+def test_opus_goes_out_mono_at_speech_bitrate_and_decodes_to_the_voice(ceiling):
+    from aiortc.codecs.opus import OpusDecoder, OpusEncoder
+    from aiortc.jitterbuffer import JitterFrame
+
+    from hal.audio import rms
+
+    ceiling(1000)
+    ours, theirs = rtcrtpsender.get_encoder(OPUS), OpusEncoder()
+    t = np.arange(48000) / 48000                                # one second of a 440 Hz tone
+    wave = (np.sin(2 * np.pi * 440 * t) * 0.2 * 32767).astype(np.int16)
+    frames = []
+    for i in range(50):
+        frame = av.AudioFrame.from_ndarray(wave[i * 960:(i + 1) * 960].reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate, frame.pts, frame.time_base = 48000, i * 960, fractions.Fraction(1, 48000)
+        frames.append(frame)
+    packets = [p for f in frames for p in ours.encode(f)[0]]
+    baseline = [p for f in frames for p in theirs.encode(f)[0]]
+    assert all(p[0] & 0x04 == 0 for p in packets)              # Opus TOC: the stereo bit clear
+    assert all(p[0] & 0x04 for p in baseline)                   # aiortc's: stereo
+    assert sum(map(len, packets)) * 8 < 40_000 < sum(map(len, baseline)) * 8     # bits in one second
+    decoder = OpusDecoder()                                     # what a receiver does with it
+    heard = [f for i, p in enumerate(packets) for f in decoder.decode(JitterFrame(p, i * 960))]
+    assert rms(heard[-1]) == pytest.approx(0.2 / np.sqrt(2), rel=0.1)
