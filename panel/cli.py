@@ -7,12 +7,11 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
 import sys
-
-import uvloop
 
 from . import __version__
 from .config import ConfigError, example_toml, load
@@ -174,7 +173,7 @@ def _run(config, headless: bool, demo: bool, extra_lines: list[str] = (), before
                 await after()
 
     try:
-        uvloop.run(main())
+        asyncio.run(main())
     except (ConfigError, RelayError, StoreError, PropertyError, OSError) as e:
         print(f"panel: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -59,10 +59,9 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 import aiohttp  # noqa: E402
-import uvloop  # noqa: E402
 
 from panel.config import Config  # noqa: E402
-from panel.sim.cloud import DevCloud  # noqa: E402
+from panel.sim.cloud import LOG_KEEP, DevCloud  # noqa: E402
 from panel.sim.softphone import Softphone  # noqa: E402
 from tests.support import until as wait_until  # noqa: E402
 
@@ -512,7 +511,7 @@ def latency_tables(result: dict) -> list[str]:
                    ", ".join(f"{k} {a[k]} / {b[k]}" for k in a) + ".")
     count, size = result["cloud_log"]
     out.append(f"Dev cloud (this process, as in the `panel` demo): its signaling log (`DevCloud.log`) holds {count} "
-               f"messages, {size / 1024:.0f} KB as JSON, after {n + 1} calls; it is never trimmed.")
+               f"messages, {size / 1024:.0f} KB as JSON, after {n + 1} calls; it keeps the latest {LOG_KEEP}.")
     sizes = {r["size"] for r in rows}
     out.append(f"Video frame size seen by the browser: {', '.join(f'{w}x{h}' for w, h in sorted(sizes))}.")
 
@@ -976,4 +975,4 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="3 calls, 2 CPU windows of 8 s, 20 calls for memory, 2 encoder passes")
     parser.add_argument("--calls", type=int, default=10, help="timed browser calls (default 10)")
     parser.add_argument("--only", metavar="PARTS", help="comma-separated: latency,cpu,memory,encoder (default all)")
-    sys.exit(uvloop.run(main(parser.parse_args())))
+    sys.exit(asyncio.run(main(parser.parse_args())))

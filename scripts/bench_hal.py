@@ -16,6 +16,7 @@ wire time counts the bytes libosdp actually wrote for one command and its reply
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import statistics
 import sys
@@ -24,7 +25,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import uvloop  # noqa: E402
 from gpiozero.pins.mock import MockFactory  # noqa: E402
 
 from hal.gpio import GpioRelay  # noqa: E402
@@ -143,4 +143,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    uvloop.run(main())
+    asyncio.run(main())

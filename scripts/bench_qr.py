@@ -51,7 +51,6 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import cv2
 import numpy as np
-import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -314,7 +313,7 @@ def run_latency(args, rng) -> dict:
     for size in ((640, 480), (1280, 720)):
         for http, n in ((False, args.iterations), (True, args.http_iterations)):
             if n > 0:
-                results[(size, http)] = uvloop.run(latency_series(size, n, rng, http=http))
+                results[(size, http)] = asyncio.run(latency_series(size, n, rng, http=http))
     print("\n## Frame arrival -> relay energized (running panel, in-process)\n")
     print("Clock: time.perf_counter. Start: `app.camera.inject(frame)` (direct) or just before the aiohttp "
           "POST /api/v1/camera/frame is sent (HTTP). Stop: DoorStrike `on_event(\"door_unlocked\")`, emitted "
@@ -441,12 +440,12 @@ def run_cpu(args, rng) -> dict:
           f"async generator paced at 10 fps.\n")
     rows, worst = [], 0.0
     for name, frames in scenes.items():
-        window, seen, decoded, reads = uvloop.run(scanner_cpu(frames, text, warmup, seconds))
+        window, seen, decoded, reads = asyncio.run(scanner_cpu(frames, text, warmup, seconds))
         worst = max(worst, window.percent)
         rows.append(["Scanner alone", name, seen, decoded, reads, f"{window.percent:.1f}%",
                      f"{window.thread_percent('qr-decode'):.1f}%", f"< {CPU_TARGET_PERCENT:.0f}%",
                      "yes" if window.percent < CPU_TARGET_PERCENT else "**NO**"])
-    window, counts, screen = uvloop.run(idle_app_cpu(size, warmup + 1.0, seconds))
+    window, counts, screen = asyncio.run(idle_app_cpu(size, warmup + 1.0, seconds))
     rows.append([f"whole idle panel ({screen} screen)", "synthetic camera (moving light band, clock)", counts[1],
                  counts[2], "-", f"{window.percent:.1f}%", f"{window.thread_percent('qr-decode'):.1f}%",
                  "(comparison)", ""])

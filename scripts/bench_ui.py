@@ -41,7 +41,6 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import uvloop  # noqa: E402
 from rapidfuzz import fuzz, process  # noqa: E402
 
 from panel.config import Config  # noqa: E402
@@ -194,7 +193,7 @@ def bench_idle(seconds: float) -> list[tuple]:
                               ("panel (in-process), still scene", str(still))):
             config = Config().replace("panel", state_dir=f"{home}/state-{len(rows)}").replace(
                 "api", port=0).replace("camera", source=camera)
-            rows.append((label, *uvloop.run(_idle_in_process(config, seconds))))
+            rows.append((label, *asyncio.run(_idle_in_process(config, seconds))))
     return rows
 
 

@@ -20,7 +20,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-import uvloop  # noqa: E402
 
 from hal.camera import SyntheticCamera  # noqa: E402
 from panel.config import Config  # noqa: E402
@@ -81,11 +80,13 @@ def main() -> int:
 
 
 def _preview_frame() -> np.ndarray:
+    import asyncio
+
     async def one():
         cam = SyntheticCamera(640, 480, 10, clock=lambda: NOON + 3)     # the light band mid-picture
         async for frame in cam.frames():
             return frame
-    return uvloop.run(one())
+    return asyncio.run(one())
 
 
 if __name__ == "__main__":

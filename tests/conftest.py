@@ -14,10 +14,3 @@ async def panel(tmp_path):
         await running.session.close()
         if not running.task.done():
             await running.stop()
-
-
-
-def pytest_asyncio_loop_factories(config, item):
-    """The panel runs on uvloop (panel/cli.py): so do the tests."""
-    import uvloop
-    return {"uvloop": uvloop.new_event_loop}

@@ -16,6 +16,7 @@ import json
 import logging
 import secrets
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 WEBAPP = Path(__file__).resolve().parent / "webapp"
 CLOSE_UNAUTHORIZED = 4401
+LOG_KEEP = 500                  # signaling messages DevCloud.log keeps
 
 
 @dataclass
@@ -67,7 +69,9 @@ class DevCloud:
         self.panel: web.WebSocketResponse | None = None
         self.devices: dict[str, Device] = {}
         self.calls: dict[str, Call] = {}
-        self.log: list[dict] = []          # every signaling message seen, for tests and the curious
+        # The latest signaling messages seen, for the curious; bounded, as a demo runs for days
+        # and every call adds two SDPs of several KB.
+        self.log: deque[dict] = deque(maxlen=LOG_KEEP)
         self._runner: web.AppRunner | None = None
         self._sockets: set[web.WebSocketResponse] = set()
 

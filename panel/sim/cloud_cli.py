@@ -22,8 +22,6 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
 
-import uvloop
-
 
 class CloudCliError(Exception):
     pass
@@ -146,7 +144,7 @@ def _serve(args) -> int:
         await cloud.stop()
 
     try:
-        uvloop.run(main())
+        asyncio.run(main())
     except OSError as e:
         raise CloudCliError(f"cannot start the dev cloud: {e}") from None
     return 0

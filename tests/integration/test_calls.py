@@ -8,6 +8,7 @@ import io
 import pytest
 
 from panel.access import qr_code
+from panel.sim.cloud import LOG_KEEP
 from panel.sim.softphone import Softphone
 from tests.support import start_cloud_and_panel, stop_world, until
 
@@ -249,6 +250,17 @@ async def test_remote_unlock_refused_after_move_out(world):
     door = await a.remote_unlock()
     assert door["ok"] is False and door["reason"] == "revoked"
     assert not panel.app.strike.unlocked
+
+
+async def test_the_dev_clouds_signaling_log_keeps_only_the_latest_messages(world):
+    cloud, panel, phone = world
+    a = await phone("phone-a")
+    for i in range(LOG_KEEP + 50):                   # a demo left running for days
+        await a.send({"type": "hangup", "call_id": f"gone-{i}"})
+    await until(lambda: cloud.log and cloud.log[-1].get("call_id") == f"gone-{LOG_KEEP + 49}",
+                what="the last message logged")
+    assert len(cloud.log) == LOG_KEEP
+    assert not any(m.get("call_id") == "gone-0" for m in cloud.log)
 
 
 async def test_video_off_and_on(world):
