@@ -7,7 +7,7 @@ and screen on a small ARM board, so it uses the speed libwebrtc picks for ARM ph
 (`LibvpxVp8Encoder::GetCpuSpeed`: -12 on 2-3 cores) and no denoiser: the camera's
 image processor (a Pi camera's ISP, a UVC webcam's firmware) has denoised the picture
 already, and libvpx's costs a third of the encode. On the same camera-like frames
-that takes a third to a half off the encode time at the same quality
+that takes 30-40 % off the encode time at the same quality
 (`scripts/bench_call.py --only encoder` prints both).
 
 The receiver's bandwidth estimate (REMB) raises aiortc's bitrate up to 1.5 Mbps
