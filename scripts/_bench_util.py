@@ -227,6 +227,21 @@ class Probe:
         self.text = self.frame = None
 
 
+def timed(fn, probe: Probe, start: str, end: str, when):
+    """fn, with the probe marking `start` and `end` around each call for which
+    when(*args, **kwargs), read before the call, is true."""
+    def wrapper(*args, **kwargs):
+        mine = when(*args, **kwargs)
+        if mine:
+            probe.mark(start)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if mine:
+                probe.mark(end)
+    return wrapper
+
+
 def instrument(app, probe: Probe, on_strike: callable) -> None:
     """Wrap the App's parts (instance attributes only; nothing in panel/ changes) so the
     probe records where an armed frame is. Call before ``app.run()``; ``on_strike``
@@ -282,70 +297,23 @@ def instrument(app, probe: Probe, on_strike: callable) -> None:
                 probe.in_process = False
                 probe.mark("proc_end")
 
-    def timed_decode(gray):
-        if probe.in_process:
-            probe.mark("decode_start")
-        try:
-            return decode(gray)
-        finally:
-            if probe.in_process:
-                probe.mark("decode_end")
-
     async def timed_on_code(text):
         if text == probe.text:
             probe.mark("on_code")
         await on_code(text)
 
-    scanner.process, scanner.decoder.decode, scanner.on_code = timed_process, timed_decode, timed_on_code
+    scanner.process, scanner.on_code = timed_process, timed_on_code
+    scanner.decoder.decode = timed(decode, probe, "decode_start", "decode_end", lambda *_: probe.in_process)
 
-    verify = app_module.verify
+    verify, decode_image = app_module.verify, app_module.decode_image      # restored by app._bench_restore()
+    app_module.verify = timed(verify, probe, "verify_start", "verify_end", lambda text, **_: text == probe.text)
+    app_module.decode_image = timed(decode_image, probe, "png_start", "png_end",
+                                    lambda *_: "request" in probe.t and "png_start" not in probe.t)
+    app.dispatch = timed(app.dispatch, probe, "dispatch_start", "dispatch_end",
+                         lambda *_: "verify_end" in probe.t and "dispatch_start" not in probe.t)
+    app._redraw = timed(app._redraw, probe, "redraw_start", "redraw_end",
+                        lambda: "dispatch_start" in probe.t and "dispatch_end" not in probe.t)
 
-    def timed_verify(text, **kwargs):
-        if text != probe.text:
-            return verify(text, **kwargs)
-        probe.mark("verify_start")
-        try:
-            return verify(text, **kwargs)
-        finally:
-            probe.mark("verify_end")
-
-    app_module.verify = timed_verify     # restored by app._bench_restore()
-
-    decode_image = app_module.decode_image
-
-    def timed_decode_image(data):
-        mine = "request" in probe.t and "png_start" not in probe.t
-        if mine:
-            probe.mark("png_start")
-        try:
-            return decode_image(data)
-        finally:
-            if mine:
-                probe.mark("png_end")
-
-    app_module.decode_image = timed_decode_image
-
-    dispatch, redraw = app.dispatch, app._redraw
-
-    def timed_dispatch(event):
-        mine = "verify_end" in probe.t and "dispatch_start" not in probe.t
-        if mine:
-            probe.mark("dispatch_start")
-        try:
-            return dispatch(event)
-        finally:
-            if mine:
-                probe.mark("dispatch_end")
-
-    def timed_redraw():
-        mine = "dispatch_start" in probe.t and "dispatch_end" not in probe.t
-        if mine:
-            probe.mark("redraw_start")
-        redraw()
-        if mine:
-            probe.mark("redraw_end")
-
-    app.dispatch, app._redraw = timed_dispatch, timed_redraw
     def restore() -> None:
         app_module.verify, app_module.decode_image = verify, decode_image
         hardware.open_camera = original_open_camera     # in case the app never opened its camera
