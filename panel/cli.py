@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ctypes
-import gc
 import json
 import logging
 import os
 import sys
 
-from . import __version__
+from . import __version__, memory
 from .config import ConfigError, example_toml, load
 
 EXIT_USAGE = 2
-M_ARENA_MAX = -8                # glibc mallopt parameter (malloc.h)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -175,7 +172,7 @@ def _run(config, headless: bool, demo: bool, extra_lines: list[str] = (), before
             if after:
                 await after()
 
-    _memory_for_months()
+    memory.settle()                 # before any thread starts: see panel/memory.py
     try:
         asyncio.run(main())
     except (ConfigError, RelayError, StoreError, PropertyError, OSError) as e:
@@ -184,23 +181,6 @@ def _run(config, headless: bool, demo: bool, extra_lines: list[str] = (), before
     except KeyboardInterrupt:
         pass
     return 0
-
-
-def _memory_for_months() -> None:
-    """A panel runs for months and makes thousands of calls: keep its RSS flat.
-
-    - What start-up imported (aiortc, OpenCV, pygame...) lives as long as the panel:
-      frozen, the full collection after each call (panel/call/service.py) skips it
-      (70 ms -> about 1 ms).
-    - glibc gives every thread its own malloc arena (up to 8 a core); the codec threads'
-      freed buffers then sit in several arenas no trim empties. Two arenas: 100 calls
-      end within 2-3 MB of call 10, where they grew by 8 MB (scripts/bench_call.py)."""
-    gc.collect()
-    gc.freeze()
-    try:
-        ctypes.CDLL(None).mallopt(M_ARENA_MAX, 2)
-    except (OSError, AttributeError):       # not glibc (musl, macOS): its own allocator
-        pass
 
 
 def _credential(args) -> int:

@@ -9,11 +9,10 @@ decides (StartCall, StopCall) comes in through `start_call` / `stop_call`.
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import gc
 import logging
 from collections.abc import Callable
 
+from .. import memory
 from ..core import effects as fx
 from ..core import events as ev
 from .session import CallSession
@@ -155,7 +154,7 @@ class CallService:
 
     async def _close_session(self, session: CallSession) -> None:
         await session.close()
-        _give_back_memory()
+        memory.give_back()          # what the call left, back to the system: see panel/memory.py
 
     def _send(self, message: dict, failed: Callable[[], None] | None = None) -> None:
         async def send():
@@ -168,16 +167,3 @@ class CallService:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-
-def _give_back_memory() -> None:
-    """After a call: free what it left and hand it back to the system. aiortc's peer
-    connection, transports and codec contexts form reference cycles, which wait for
-    Python's rare full collection (13 of them piled up over 60 calls): collect them now,
-    a few ms on a screen that says "Call ended". Then glibc, which keeps freed native
-    memory (codec and DTLS buffers) in its arenas: a panel makes thousands of calls in a
-    life of months (bench_call: RSS flat from call 50 to 100 with this, +6 MB without)."""
-    gc.collect()
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):       # not glibc (musl, macOS): nothing to do
-        pass

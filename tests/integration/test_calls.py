@@ -41,6 +41,16 @@ async def call_olivia(panel) -> None:
     assert result["screen"] == "calling"
 
 
+async def in_call_with(panel, a: Softphone, frames: int = 1) -> str:
+    """The visitor calls Olivia; phone `a` accepts and receives `frames` video frames. The call id."""
+    await call_olivia(panel)
+    call_id = (await a.expect("incoming"))["call_id"]
+    await a.accept(call_id)
+    await a.expect("offer")
+    await until(lambda: a.video_frames >= frames, timeout=10, what="video")
+    return call_id
+
+
 async def screen(panel) -> str:
     return (await panel.get_json("/status"))["screen"]
 
@@ -128,11 +138,7 @@ async def test_visitor_cancels_while_ringing(world):
 async def test_resident_hangs_up(world):
     cloud, panel, phone = world
     a = await phone("phone-a")
-    await call_olivia(panel)
-    call_id = (await a.expect("incoming"))["call_id"]
-    await a.accept(call_id)
-    await a.expect("offer")
-    await until(lambda: a.video_frames >= 1, timeout=10, what="video")
+    call_id = await in_call_with(panel, a)
     await a.hangup(call_id)
     await until(lambda: panel.app.state.message == "hung_up", what="call ended on the panel")
     assert await screen(panel) == "call_ended"
@@ -142,11 +148,7 @@ async def test_resident_hangs_up(world):
 async def test_visitor_ends_the_call(world):
     cloud, panel, phone = world
     a = await phone("phone-a")
-    await call_olivia(panel)
-    call_id = (await a.expect("incoming"))["call_id"]
-    await a.accept(call_id)
-    await a.expect("offer")
-    await until(lambda: a.video_frames >= 1, timeout=10, what="video")
+    await in_call_with(panel, a)
     assert (await panel.press("End call"))["screen"] == "home"
     assert (await a.expect("ended"))["reason"] == "visitor_hung_up"
     await until(lambda: a.pc is None and panel.app.calls.session is None, what="media closed on both sides")
@@ -155,11 +157,7 @@ async def test_visitor_ends_the_call(world):
 async def test_a_key_shown_during_a_call_opens_the_door_and_ends_the_call(world):
     cloud, panel, phone = world
     a = await phone("phone-a")
-    await call_olivia(panel)
-    call_id = (await a.expect("incoming"))["call_id"]
-    await a.accept(call_id)
-    await a.expect("offer")
-    await until(lambda: a.video_frames >= 3, timeout=10, what="video")
+    await in_call_with(panel, a, frames=3)
     # A neighbour with a key walks up while the visitor talks: the camera still looks for codes.
     key = cloud.issuer.issue(holder_id="r02", holder_name="Noah Jones", credential_id="cred-noah")
     buf = io.BytesIO()
@@ -177,11 +175,7 @@ async def test_a_key_shown_during_a_call_opens_the_door_and_ends_the_call(world)
 async def test_device_app_closed_mid_call(world):
     cloud, panel, phone = world
     a = await phone("phone-a")
-    await call_olivia(panel)
-    call_id = (await a.expect("incoming"))["call_id"]
-    await a.accept(call_id)
-    await a.expect("offer")
-    await until(lambda: a.video_frames >= 1, timeout=10, what="video")
+    await in_call_with(panel, a)
     await a.close()                          # the tab or the app goes away
     await until(lambda: panel.app.state.screen.value == "call_ended", what="call ended on the panel")
     assert panel.app.state.message == "gone"
@@ -193,11 +187,7 @@ async def test_network_dropped_mid_call_ends_the_call(world, monkeypatch):
     monkeypatch.setattr(aioice.ice, "CONSENT_INTERVAL", 0.1)    # ICE consent lost after ~0.6 s, not 30 s
     cloud, panel, phone = world
     a = await phone("phone-a")
-    await call_olivia(panel)
-    call_id = (await a.expect("incoming"))["call_id"]
-    await a.accept(call_id)
-    await a.expect("offer")
-    await until(lambda: a.video_frames >= 1, timeout=10, what="video")
+    await in_call_with(panel, a)
     a.drop_network()
     await until(lambda: panel.app.state.screen.value == "call_ended", timeout=15, what="call ended on the panel")
     assert panel.app.state.message == "network"
@@ -266,11 +256,7 @@ async def test_the_dev_clouds_signaling_log_keeps_only_the_latest_messages(world
 async def test_video_off_and_on(world):
     cloud, panel, phone = world
     a = await phone("phone-a")
-    await call_olivia(panel)
-    call_id = (await a.expect("incoming"))["call_id"]
-    await a.accept(call_id)
-    await a.expect("offer")
-    await until(lambda: a.video_frames >= 1, timeout=10, what="video")
+    call_id = await in_call_with(panel, a)
     await a.video(False, call_id)
     await until(lambda: not panel.app.calls.session.video_on, what="video off on the panel")
     await a.video(True, call_id)
@@ -282,11 +268,7 @@ async def test_video_off_and_on(world):
 async def test_panel_shutdown_ends_the_call_on_the_device(world):
     cloud, panel, phone = world
     a = await phone("phone-a")
-    await call_olivia(panel)
-    call_id = (await a.expect("incoming"))["call_id"]
-    await a.accept(call_id)
-    await a.expect("offer")
-    await until(lambda: a.video_frames >= 1, timeout=10, what="video")
+    await in_call_with(panel, a)
     await panel.stop()
     assert (await a.expect("ended"))["reason"] in ("shutdown", "panel_offline")
     assert not panel.app.strike.unlocked

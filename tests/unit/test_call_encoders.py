@@ -56,6 +56,16 @@ def encode_all(encoder, frames) -> tuple[list[bytes], list[np.ndarray]]:
     return sent, decoded
 
 
+def panel_and_aiortc(frames, bitrate: int):
+    """encode_all of the same frames by the panel's VP8 encoder and by aiortc's, each asked
+    for `bitrate` (what the receiver's estimate says)."""
+    results = []
+    for encoder in (encoders.PanelVp8Encoder(), Vp8Encoder()):
+        encoder.target_bitrate = bitrate
+        results.append(encode_all(encoder, frames))
+    return results
+
+
 def kbps(sent: list[bytes], skip: int) -> float:
     """Bits a second after the first `skip` frames (the keyframe and the rate settling)."""
     body = sent[skip:]
@@ -88,11 +98,7 @@ def test_the_receivers_estimate_cannot_lift_the_bitrate_over_the_ceiling(ceiling
 def test_vp8_holds_the_ceiling_where_aiortc_would_send_one_and_a_half_megabits(ceiling):
     ceiling(400)
     frames = camera_frames(45)
-    ours, theirs = encoders.PanelVp8Encoder(), Vp8Encoder()
-    for encoder in (ours, theirs):
-        encoder.target_bitrate = 5_000_000
-    ours_sent, decoded = encode_all(ours, frames)
-    theirs_sent, _ = encode_all(theirs, frames)
+    (ours_sent, decoded), (theirs_sent, _) = panel_and_aiortc(frames, 5_000_000)
     assert kbps(ours_sent, 15) < 400 * 1.25
     assert kbps(theirs_sent, 15) > 1000                      # the same frames, no ceiling
     assert len(decoded) == len(frames)
@@ -107,11 +113,7 @@ def luma_psnr(sent: list[np.ndarray], decoded: list[np.ndarray]) -> float:
 def test_vp8_decodes_to_the_picture_that_went_in_as_well_as_aiortcs(ceiling):
     ceiling(1000)
     frames = camera_frames(30)
-    ours, theirs = encoders.PanelVp8Encoder(), Vp8Encoder()
-    for encoder in (ours, theirs):
-        encoder.target_bitrate = 1_000_000
-    _, decoded = encode_all(ours, frames)
-    _, baseline = encode_all(theirs, frames)
+    (_, decoded), (_, baseline) = panel_and_aiortc(frames, 1_000_000)
     assert len(decoded) == len(frames)                       # every frame, none dropped
     ours_db, theirs_db = luma_psnr(frames[5:], decoded[5:]), luma_psnr(frames[5:], baseline[5:])
     assert ours_db > 30 and ours_db > theirs_db - 1.0, (ours_db, theirs_db)
