@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 
 from hal.camera import Camera, CameraError, open_camera as _open_camera
+from hal.events import OnEvent
 from hal.relay import DoorStrike, RelayError
 
 from .config import Config, ConfigError
@@ -14,9 +15,10 @@ from .config import Config, ConfigError
 __all__ = ["open_gpio", "open_strike", "open_inputs", "open_camera", "RelayError"]
 
 
-def open_strike(cfg: Config, gpio, on_event: Callable[[str, dict], None]) -> DoorStrike:
+def open_strike(cfg: Config, gpio, on_event: OnEvent) -> DoorStrike:
+    """The door strike on the configured relay. An OSDP reader's own reports (cards,
+    keys, its tamper switch and power, online / offline) come through the same on_event."""
     door = cfg.door
-    strike: DoorStrike | None = None
     if door.backend == "gpio":
         from hal.gpio import GpioRelay
         backend = GpioRelay(cfg.gpio.relay_pin, active_high=cfg.gpio.relay_active_high,
@@ -27,24 +29,16 @@ def open_strike(cfg: Config, gpio, on_event: Callable[[str, dict], None]) -> Doo
         _check_serial_port(cfg, "modbus.port", m.port)
         backend = ModbusRelay(m.port, baudrate=m.baudrate, unit=m.unit, coil=m.coil, timeout=m.timeout_seconds)
     elif door.backend == "osdp":
-        from hal.osdp import OsdpRelay
+        from hal.osdp import OsdpReader
         o = cfg.osdp
         _check_serial_port(cfg, "osdp.port", o.port)
-        # The reader's own events (card_read, keypress, reader_tamper, reader_power,
-        # reader_online, reader_offline) arrive through the same on_event as the strike's.
-        def on_reader_event(name: str, data: dict) -> None:
-            if name == "reader_online" and strike is not None:
-                strike.resync()           # a reader that rebooted has forgotten the output's state
-            on_event(name, data)
-
-        backend = OsdpRelay(o.port, baudrate=o.baudrate, address=o.address, output=o.output,
-                            scbk=o.scbk or None, on_event=on_reader_event)
+        backend = OsdpReader(o.port, baudrate=o.baudrate, address=o.address, output=o.output,
+                             scbk=o.scbk or None, on_event=on_event)
     else:
         raise ConfigError(f"{cfg.source}: 'door.backend' = \"{door.backend}\" is not available in this build "
                           f"(use \"gpio\", \"modbus\" or \"osdp\")")
-    strike = DoorStrike(backend, fail_safe=door.mode == "fail-safe", alarm_after=door.alarm_after_seconds,
-                        on_event=on_event)
-    return strike
+    return DoorStrike(backend, fail_safe=door.mode == "fail-safe", alarm_after=door.alarm_after_seconds,
+                      on_event=on_event)
 
 
 def _check_serial_port(cfg: Config, key: str, port: str) -> None:
@@ -58,7 +52,7 @@ def _check_serial_port(cfg: Config, key: str, port: str) -> None:
                       f"(is the adapter plugged in? see ls /dev/serial/by-id/)")
 
 
-def open_inputs(cfg: Config, gpio, callback: Callable[[str, dict], None]):
+def open_inputs(cfg: Config, gpio, on_event: OnEvent):
     """Door contact, exit button and tamper switch on GPIO (any door backend), or None."""
     g = cfg.gpio
     pins = [p if p >= 0 else None for p in (g.contact_pin, g.exit_pin, g.tamper_pin)]
@@ -66,7 +60,7 @@ def open_inputs(cfg: Config, gpio, callback: Callable[[str, dict], None]):
         return None
     from hal.gpio import GpioInputs
     return GpioInputs(*pins, pin_factory=gpio, bounce_time=g.bounce_seconds,
-                      loop=asyncio.get_running_loop(), callback=callback)
+                      loop=asyncio.get_running_loop(), on_event=on_event)
 
 
 def open_gpio(cfg: Config):

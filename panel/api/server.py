@@ -20,8 +20,15 @@ PREFIX = "/api/v1"
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 
 
+class Rejected(Exception):
+    """The panel refuses what the caller asked for, saying why (the API answers 400).
+
+    The panel side raises this, never an HTTP error: HTTP stays in this module."""
+
+
 class Panel(Protocol):
-    """What the API needs from the running panel (panel.app.App provides it)."""
+    """What the API needs from the running panel (panel.facade.PanelFacade provides it).
+    Bad input from the caller raises Rejected."""
     def status(self) -> dict: ...
     async def events(self, after: int, limit: int) -> list[dict]: ...
     async def snapshot(self, event_id: int) -> bytes | None: ...
@@ -55,6 +62,8 @@ def make_app(panel: Panel, token: str) -> web.Application:
             return await handler(request)
         except ApiError as e:
             return error(e.status, str(e))
+        except Rejected as e:
+            return error(400, str(e))
         except web.HTTPException as e:
             # aiohttp's own 404 / 405 / 413, as JSON like everything else.
             if e.status >= 400:

@@ -1,4 +1,4 @@
-"""Effects: what the state machine asks the shell (panel.app) to do."""
+"""Effects: what the state machine asks the shell (panel.shell) to do."""
 
 from __future__ import annotations
 
@@ -25,6 +25,14 @@ class LogAccess(Effect):
 
 
 @dataclass(frozen=True)
+class RaiseAlarm(Effect):
+    """An alarm: written to the access log as its own kind ("alarm"), with a snapshot."""
+    reason: str                 # door_forced | door_held_open | tamper | reader_tamper | relay_fault | ...
+    source: str                 # contact | tamper | relay | reader
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class StartCall(Effect):
     call_id: str
     resident_id: str
@@ -43,3 +51,9 @@ class Ignored(Effect):
     event: str
     screen: str
     why: str = "not expected on this screen"
+
+
+@dataclass(frozen=True)
+class Note(Effect):
+    """Something worth a line in the panel's log, nothing more."""
+    message: str

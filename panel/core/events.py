@@ -1,7 +1,8 @@
 """Events: everything that can happen to the panel, as plain immutable values.
 
-The touchscreen, the scanner, the call service, the HAL and the local API all turn
-what they see into one of these and hand it to the state machine.
+The touchscreen, the scanner, the call service and the local API turn what they see
+into one of these and hand it to the state machine. The door's hardware reports
+(`hal.events`: strike, contact, switches, relay faults) go to `core.step` as they are.
 """
 
 from __future__ import annotations
@@ -136,13 +137,16 @@ class CredentialChecked(Event):
 
 
 @dataclass(frozen=True)
-class RelayFault(Event):
-    error: str
+class DoorContactAtStart(Event):
+    """The contact as found at start-up: no alarm (the door may have stood open before)."""
+    open: bool
 
 
 @dataclass(frozen=True)
-class RelayRecovered(Event):
-    pass
+class ReleaseFailed(Event):
+    """A release was asked for and the relay did not do it (the strike reports the
+    fault itself as hal.events.RelayFaulted; this only marks the door out of order)."""
+    error: str
 
 
 @dataclass(frozen=True)

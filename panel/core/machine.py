@@ -1,8 +1,9 @@
 """The panel's rules: step(state, event, now, rules) -> (state, effects).
 
 Pure: no I/O, no clock of its own (`now` is given, in seconds of a monotonic clock).
-Every rule of what the panel does lives here, so one file answers "what happens
-when ...". Events that make no sense on the current screen come back as an Ignored
+Every rule of what the panel does is reached from here: the screens and calls in
+this file, the door's (contact, strike, alarms) in door.py, so one engine answers
+"what happens when ...". Events that make no sense on the current screen come back as an Ignored
 effect and leave the state as it was.
 """
 
@@ -11,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from hal import events as hw
+
+from . import door
 from . import effects as fx
 from . import events as ev
 
@@ -41,6 +45,7 @@ class Rules:
     ring_timeout_seconds: float = 30.0
     max_call_seconds: float = 180.0
     pulse_seconds: float = 5.0
+    held_open_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,18 @@ class PanelState:
     message: str = ""                   # reason code or holder name on message screens
     door_fault: str = ""                # non-empty while the relay is unreachable
     cloud_online: bool = False
+    # The door (core/door.py): what the strike and the contact last said.
+    door_released: bool = False
+    door_locked_at: float = float("-inf")   # when the strike last relocked after a release
+    door_open: bool | None = None           # the contact; None until it reports
+    door_open_since: float | None = None
+    held_deadline: float | None = None      # "held open" is raised at this time unless closed
+
+    @property
+    def wake_at(self) -> float | None:
+        """When the shell must send a Tick: the screen's deadline or the door's."""
+        times = [t for t in (self.deadline, self.held_deadline) if t is not None]
+        return min(times) if times else None
 
     @property
     def home(self) -> Screen:
@@ -105,15 +122,16 @@ def _stop_active_call(state: PanelState, reason: str) -> list[fx.Effect]:
 
 # -- handlers -----------------------------------------------------------------------
 def _tick(state: PanelState, event: ev.Tick, now: float, rules: Rules) -> Result:
+    state, alarms = door.check_held(state, now)
     if state.deadline is None or now < state.deadline:
-        return state, []
+        return state, alarms
     if state.screen is Screen.CALLING:
         return (_message(state, Screen.CALL_ENDED, now, rules, "no_answer"),
-                [fx.StopCall(state.call_id, "no_answer")])
+                [*alarms, fx.StopCall(state.call_id, "no_answer")])
     if state.screen is Screen.IN_CALL:
         return (_message(state, Screen.CALL_ENDED, now, rules, "time_limit"),
-                [fx.StopCall(state.call_id, "time_limit")])
-    return _go_home(state, now), []
+                [*alarms, fx.StopCall(state.call_id, "time_limit")])
+    return _go_home(state, now), alarms
 
 
 def _touched(state: PanelState, event: ev.Touched, now: float, rules: Rules) -> Result:
@@ -251,14 +269,22 @@ def _credential_checked(state: PanelState, event: ev.CredentialChecked, now: flo
     return _message(state, Screen.ACCESS_DENIED, now, rules, event.reason), [log]
 
 
-def _relay_fault(state: PanelState, event: ev.RelayFault, now: float, rules: Rules) -> Result:
-    new = replace(state, door_fault=event.error or "relay fault")
+def _door_out_of_order(state: PanelState, error: str, now: float) -> PanelState:
+    new = replace(state, door_fault=error or "relay fault")
     if state.screen is Screen.HOME:
         new = replace(new, screen=Screen.OUT_OF_ORDER, entered_at=now)
-    return new, []
+    return new
 
 
-def _relay_recovered(state: PanelState, event: ev.RelayRecovered, now: float, rules: Rules) -> Result:
+def _relay_faulted(state: PanelState, event: hw.RelayFaulted, now: float, rules: Rules) -> Result:
+    return _door_out_of_order(state, event.error, now), [fx.RaiseAlarm("relay_fault", "relay", event.error)]
+
+
+def _release_failed(state: PanelState, event: ev.ReleaseFailed, now: float, rules: Rules) -> Result:
+    return _door_out_of_order(state, event.error, now), []
+
+
+def _relay_recovered(state: PanelState, event: hw.RelayRecovered, now: float, rules: Rules) -> Result:
     new = replace(state, door_fault="")
     if state.screen is Screen.OUT_OF_ORDER:
         new = replace(new, screen=Screen.HOME, entered_at=now)
@@ -289,7 +315,9 @@ _HANDLERS = {
     ev.CallFailed: _call_gone,
     ev.DoorOpenRequested: _door_open_requested,
     ev.CredentialChecked: _credential_checked,
-    ev.RelayFault: _relay_fault,
-    ev.RelayRecovered: _relay_recovered,
+    ev.ReleaseFailed: _release_failed,
+    hw.RelayFaulted: _relay_faulted,
+    hw.RelayRecovered: _relay_recovered,
     ev.CloudLink: _cloud_link,
+    **door.HANDLERS,
 }

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..directory import Resident
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS access_log (
@@ -28,11 +28,14 @@ CREATE TABLE IF NOT EXISTS access_log (
     ts            REAL    NOT NULL,             -- Unix time
     door          TEXT    NOT NULL,
     granted       INTEGER NOT NULL,
-    method        TEXT    NOT NULL,             -- qr | card | call | app | api | exit | alarms
+    method        TEXT    NOT NULL,             -- access: qr | card | call | app | api | exit;
+                                                -- alarm: contact | tamper | relay | reader
     who           TEXT    NOT NULL DEFAULT '',
-    reason        TEXT    NOT NULL DEFAULT '',  -- refusal reason code
+    reason        TEXT    NOT NULL DEFAULT '',  -- refusal reason or alarm code
     credential_id TEXT    NOT NULL DEFAULT '',
-    snapshot      BLOB                          -- JPEG from the panel camera
+    snapshot      BLOB,                         -- JPEG from the panel camera
+    kind          TEXT    NOT NULL DEFAULT 'access',  -- access | alarm (schema 3)
+    detail        TEXT    NOT NULL DEFAULT ''   -- what an alarm says (schema 3)
 );
 CREATE TABLE IF NOT EXISTS outbox (
     id      INTEGER PRIMARY KEY AUTOINCREMENT,  -- upload order
@@ -77,10 +80,12 @@ class AccessEvent:
     reason: str
     credential_id: str
     has_snapshot: bool
+    kind: str = "access"        # or "alarm"
+    detail: str = ""
 
     def to_json(self) -> dict:
-        return {"id": self.id, "ts": self.ts, "door": self.door, "granted": self.granted,
-                "method": self.method, "who": self.who, "reason": self.reason,
+        return {"id": self.id, "ts": self.ts, "door": self.door, "kind": self.kind, "granted": self.granted,
+                "method": self.method, "who": self.who, "reason": self.reason, "detail": self.detail,
                 "credential_id": self.credential_id, "has_snapshot": self.has_snapshot}
 
 
@@ -114,6 +119,12 @@ class Store:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(residents)")}
         if "cards" not in columns:        # a store written by schema 1
             self._db.execute("ALTER TABLE residents ADD COLUMN cards TEXT NOT NULL DEFAULT ''")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(access_log)")}
+        if "kind" not in columns:         # schema 2 and older: alarms were refusals with the detail in `who`
+            self._db.execute("ALTER TABLE access_log ADD COLUMN kind TEXT NOT NULL DEFAULT 'access'")
+            self._db.execute("ALTER TABLE access_log ADD COLUMN detail TEXT NOT NULL DEFAULT ''")
+            self._db.execute("UPDATE access_log SET kind = 'alarm', detail = who, who = ''"
+                             " WHERE method IN ('contact', 'tamper', 'relay', 'reader')")
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -138,17 +149,20 @@ class Store:
 
     # -- access log ---------------------------------------------------------------
     def log_access(self, *, door: str, granted: bool, method: str, who: str = "", reason: str = "",
-                   credential_id: str = "", snapshot: bytes | None = None, ts: float | None = None) -> int:
-        """Append an access-log entry and queue it for the cloud, in one transaction."""
+                   credential_id: str = "", snapshot: bytes | None = None, ts: float | None = None,
+                   kind: str = "access", detail: str = "") -> int:
+        """Append an access-log entry (or an alarm: kind="alarm") and queue it for the
+        cloud, in one transaction."""
         ts = time.time() if ts is None else ts
         with self._tx() as db:
             cur = db.execute(
-                "INSERT INTO access_log (ts, door, granted, method, who, reason, credential_id, snapshot)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (ts, door, int(granted), method, who, reason, credential_id, snapshot))
+                "INSERT INTO access_log (ts, door, granted, method, who, reason, credential_id, snapshot,"
+                " kind, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (ts, door, int(granted), method, who, reason, credential_id, snapshot, kind, detail))
             event_id = cur.lastrowid
-            payload = {"event_id": event_id, "ts": ts, "door": door, "granted": granted, "method": method,
-                       "who": who, "reason": reason, "credential_id": credential_id}
+            payload = {"event_id": event_id, "ts": ts, "door": door, "kind": kind, "granted": granted,
+                       "method": method, "who": who, "reason": reason, "detail": detail,
+                       "credential_id": credential_id}
             db.execute("INSERT INTO outbox (ts, kind, payload) VALUES (?, 'access', ?)",
                        (ts, json.dumps(payload)))
         return event_id
@@ -156,9 +170,10 @@ class Store:
     def events(self, after: int = 0, limit: int = 100) -> list[AccessEvent]:
         with self._tx() as db:
             rows = db.execute(
-                "SELECT id, ts, door, granted, method, who, reason, credential_id, snapshot IS NOT NULL"
-                " FROM access_log WHERE id > ? ORDER BY id LIMIT ?", (after, limit)).fetchall()
-        return [AccessEvent(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], bool(r[8])) for r in rows]
+                "SELECT id, ts, door, granted, method, who, reason, credential_id, snapshot IS NOT NULL,"
+                " kind, detail FROM access_log WHERE id > ? ORDER BY id LIMIT ?", (after, limit)).fetchall()
+        return [AccessEvent(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], bool(r[8]), r[9], r[10])
+                for r in rows]
 
     def snapshot(self, event_id: int) -> bytes | None:
         with self._tx() as db:

@@ -32,7 +32,7 @@ class View:
     strings: Strings
     directory: Directory
     now: float                      # monotonic seconds, same clock as the state machine
-    wall: float | None = None       # Unix time for the clock in the header
+    wall: float                     # Unix time, for the clock in the header
 
     @property
     def u(self) -> float:
@@ -59,7 +59,7 @@ def _banner_shown(state: PanelState) -> bool:
 
 def _header(state: PanelState, view: View) -> list[Widget]:
     s, w = view.s, view.width
-    wall = view.wall if view.wall is not None else time.time()
+    wall = view.wall
     clock_w = s(160)
     out = [Widget("building", "heading", view.building,
                   Rect(s(MARGIN), s(20), w - 2 * s(MARGIN) - clock_w - s(GAP), s(80)), style="header"),

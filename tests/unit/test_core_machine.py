@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import pytest
 
+from hal import events as hw
 from panel.core import effects as fx
 from panel.core import events as ev
 from panel.core.machine import PanelState, Rules, Screen, initial_state, step
@@ -272,18 +273,18 @@ def test_valid_credential_while_the_door_is_open_pulses_again():
 
 # -- relay faults and the cloud link ---------------------------------------------------------------
 def test_relay_fault_puts_home_out_of_order_and_recovers():
-    state, _ = run(online(), ev.RelayFault("Modbus board does not answer"))
+    state, _ = run(online(), hw.RelayFaulted("Modbus board does not answer"))
     assert state.screen is Screen.OUT_OF_ORDER and state.door_fault
     state, _ = run(state, ev.OpenDirectory())
     assert state.screen is Screen.DIRECTORY          # calls keep working
     state, _ = run(state, ev.GoHome())
     assert state.screen is Screen.OUT_OF_ORDER
-    state, _ = run(state, ev.RelayRecovered())
+    state, _ = run(state, hw.RelayRecovered())
     assert state.screen is Screen.HOME and state.door_fault == ""
 
 
 def test_relay_fault_does_not_interrupt_a_call():
-    state, _ = run(in_call(), ev.RelayFault("x"))
+    state, _ = run(in_call(), hw.RelayFaulted("x"))
     assert state.screen is Screen.IN_CALL and state.door_fault == "x"
 
 

@@ -68,8 +68,10 @@ async function loadLog() {
     cell(row, when(e.ts));
     cell(row, e.who || "—");
     cell(row, { qr: "QR key", call: "Call", app: "App", api: "Local API", exit: "Exit button" }[e.method] || e.method);
-    const result = cell(row, e.granted ? "Opened" : `Refused: ${e.reason}`);
-    result.className = e.granted ? "granted" : "refused";
+    const alarm = e.kind === "alarm";
+    const result = cell(row, alarm ? `Alarm: ${e.reason}${e.detail ? ` (${e.detail})` : ""}`
+                                   : e.granted ? "Opened" : `Refused: ${e.reason}`);
+    result.className = e.granted && !alarm ? "granted" : "refused";
     const snap = row.insertCell();
     if (e.snapshot) {
       const img = document.createElement("img");

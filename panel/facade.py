@@ -1,0 +1,73 @@
+"""What the local API sees of the running panel (`panel.api.server.Panel`).
+
+Reads the parts' state for `status`, asks the store for the log, the touchscreen for
+its pixels and widgets, and hands touches, frames and door requests to the parts that
+own them. Bad input raises `Rejected`; the API turns that into HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from hal.camera import decode_image
+
+from . import __version__
+from .api.server import Rejected
+from .core import events as ev
+from .core.machine import Screen
+from .ui.touch import OffScreen, encode_png
+
+
+class PanelFacade:
+    def __init__(self, app):
+        self.app = app                  # panel.app.App: the parts, once built
+
+    def status(self) -> dict:
+        app = self.app
+        s, cfg = app.shell.state, app.config
+        call = None
+        if s.screen in (Screen.CALLING, Screen.IN_CALL):
+            call = {"id": s.call_id, "resident_id": s.resident_id, "resident": s.resident_name,
+                    "state": "in_call" if s.screen is Screen.IN_CALL else ("ringing" if s.ringing else "calling"),
+                    "device": s.device or None, "via": s.ring_via or None}
+        contact = "unknown" if s.door_open is None else ("open" if s.door_open else "closed")
+        return {
+            "panel": {"name": cfg.panel.name, "door_id": cfg.panel.door_id, "version": __version__,
+                      "uptime_seconds": round(app.clock.monotonic() - app.started_at, 1)},
+            "screen": s.screen.value,
+            "call": call,
+            "door": {**app.door.relay_status(), "contact": contact},
+            "cloud": {"link": "up" if s.cloud_online else ("down" if cfg.cloud.url else "not configured")},
+            "camera": {"source": cfg.camera.source, "frames": app.camera.frames_delivered if app.camera else 0,
+                       "fault": app.camera_fault},
+        }
+
+    async def events(self, after: int, limit: int) -> list[dict]:
+        return [e.to_json() for e in await asyncio.to_thread(self.app.store.events, after, limit)]
+
+    async def snapshot(self, event_id: int) -> bytes | None:
+        return await asyncio.to_thread(self.app.store.snapshot, event_id)
+
+    async def screen_png(self) -> bytes:
+        return await asyncio.to_thread(encode_png, self.app.screen.rgb())
+
+    def ui(self) -> dict:
+        return self.app.screen.ui()
+
+    def touch(self, x: float, y: float, to: tuple[float, float] | None = None) -> dict:
+        try:
+            return self.app.screen.touch(x, y, to)
+        except OffScreen as e:
+            raise Rejected(str(e)) from None
+
+    async def inject_frame(self, data: bytes) -> dict:
+        frame = await asyncio.to_thread(decode_image, data)
+        if frame is None:
+            raise Rejected("the body is not an image OpenCV can read (send PNG or JPEG bytes)")
+        self.app.camera.inject(frame)
+        return {"accepted": True, "width": int(frame.shape[1]), "height": int(frame.shape[0])}
+
+    def open_door(self, who: str) -> dict:
+        self.app.shell.dispatch(ev.DoorOpenRequested("api", who))
+        return {"opening": True, "seconds": self.app.config.door.pulse_seconds,
+                "screen": self.app.shell.state.screen.value}

@@ -1,0 +1,109 @@
+"""The gatekeeper: decides on keys and cards on the panel itself, with no network.
+
+Holds what those decisions need and keeps it across restarts through the store: the
+issuers' public keys, the revocation list, the property's settings (visitors allowed,
+the visitor time limit) and the directory of residents (card owners, remote unlock).
+The cloud's updates arrive through `on_directory`, `on_revocations`, `on_settings`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Coroutine
+
+from hal import events as hw
+from hal.clock import Clock
+
+from .access import ReplayGuard, load_trusted_keys, verify
+from .access.cards import check_card
+from .config import Config
+from .core import events as ev
+from .directory import Directory, Resident
+from .store import Store
+
+log = logging.getLogger("panel")
+
+
+class Gatekeeper:
+    def __init__(self, config: Config, store: Store, clock: Clock, *, spawn: Callable[[Coroutine], None],
+                 on_directory: Callable[[Directory], None] = lambda d: None):
+        self.door_id = config.panel.door_id
+        self.display_order = config.directory.display
+        self.store = store
+        self.clock = clock
+        self.spawn = spawn
+        self.on_directory_changed = on_directory
+        self.trusted_keys = load_trusted_keys(config.access.trusted_keys)
+        self.allow_visitors = config.access.allow_visitors          # the cloud's settings win once known
+        self.visitor_limit_hours = config.access.visitor_limit_hours
+        self.directory = Directory([])
+        self.revoked: set[str] = set()              # mirrors the store's revocations, for a fast check
+        self.replay = ReplayGuard()
+
+    async def load(self, residents: list[Resident]) -> None:
+        """Start-up: the property file's residents, then what the store kept."""
+        await asyncio.to_thread(self.store.replace_residents, residents)
+        self.directory = Directory(await asyncio.to_thread(self.store.residents), self.display_order)
+        self.revoked = await asyncio.to_thread(self.store.revocations)
+        saved = await asyncio.to_thread(self.store.get_meta, "settings")
+        if saved:
+            self._apply_settings(json.loads(saved))
+
+    # -- decisions -------------------------------------------------------------------------
+    def check_code(self, text: str) -> ev.CredentialChecked:
+        """A QR code the camera read."""
+        try:
+            d = verify(text, now=self.clock.wall(), door=self.door_id, trusted_keys=self.trusted_keys,
+                       is_revoked=self.revoked.__contains__,
+                       is_holder_revoked=lambda holder: f"holder:{holder}" in self.revoked,
+                       visitor_limit_hours=self.visitor_limit_hours,
+                       allow_visitors=self.allow_visitors, replay=self.replay)
+        except Exception:
+            log.exception("checking a scanned code failed")
+            return ev.CredentialChecked(False, "error")
+        return ev.CredentialChecked(d.ok, d.reason, d.holder_id, d.holder_name, d.kind, d.credential_id)
+
+    def check_card(self, read: hw.CardPresented) -> ev.CredentialChecked:
+        """A card held to the door's reader: checked like a QR key, logged as "card"."""
+        def owner_of(number: str):
+            r = self.directory.card_owner(number)
+            return None if r is None else (r.id, r.full_name)
+        try:
+            c = check_card(read.format, read.bits, read.data, owner_of=owner_of,
+                           is_revoked=self.revoked.__contains__)
+        except Exception:
+            log.exception("checking a card read failed: %r", read)
+            return ev.CredentialChecked(False, "error", method="card")
+        return ev.CredentialChecked(c.ok, c.reason, c.holder_id, c.holder_name, "resident" if c.ok else "",
+                                    f"card:{c.number}" if c.number else "", method="card")
+
+    def may_unlock(self, resident_id: str, device: str) -> bool:
+        """Remote unlock: a resident of this property whose device and person are not revoked."""
+        return (self.directory.get(resident_id) is not None and f"holder:{resident_id}" not in self.revoked
+                and f"device:{device}" not in self.revoked)
+
+    async def revoke(self, credential_id: str, reason: str = "") -> None:
+        """Withdraw a credential (or "holder:<id>" for all of a holder's) now and across restarts."""
+        self.revoked.add(credential_id)         # effective at once, before the disk write
+        await asyncio.to_thread(self.store.revoke, credential_id, reason)
+
+    # -- from the cloud -----------------------------------------------------------------------
+    def on_directory(self, residents: list[Resident]) -> None:
+        self.directory = Directory(residents, self.display_order)
+        self.spawn(asyncio.to_thread(self.store.replace_residents, residents))
+        log.info("directory from the cloud: %d residents", len(residents))
+        self.on_directory_changed(self.directory)
+
+    def on_revocations(self, ids: list[str]) -> None:
+        for credential_id in set(ids) - self.revoked:
+            self.spawn(self.revoke(credential_id, "cloud"))
+
+    def on_settings(self, settings: dict) -> None:
+        self._apply_settings(settings)
+        self.spawn(asyncio.to_thread(self.store.set_meta, "settings", json.dumps(settings)))
+
+    def _apply_settings(self, settings: dict) -> None:
+        self.allow_visitors = settings.get("allow_visitors", self.allow_visitors)
+        self.visitor_limit_hours = settings.get("visitor_limit_hours", self.visitor_limit_hours)
