@@ -21,6 +21,7 @@ from gpiozero import DigitalInputDevice, DigitalOutputDevice, GPIOZeroError
 from gpiozero.pins import Factory
 from gpiozero.pins.mock import MockFactory, MockPin
 
+from .events import DoorContactChanged, ExitPressed, HardwareEvent, OnEvent, TamperChanged
 from .relay import RelayError
 
 log = logging.getLogger(__name__)
@@ -89,8 +90,8 @@ class GpioRelay:
 
 
 class GpioInputs:
-    """Debounced input events, delivered on `loop` as callback(name, data):
-    ("door_contact", {"open": bool}), ("exit_pressed", {}), ("tamper", {"active": bool}).
+    """Debounced input events, delivered on `loop` as on_event(event): `DoorContactChanged`,
+    `ExitPressed` and `TamperChanged` (source "panel").
 
     gpiozero calls back from its own threads; every edge is handed to the loop with
     call_soon_threadsafe and debounced there: a level is reported once it has held
@@ -101,9 +102,9 @@ class GpioInputs:
     def __init__(self, contact_pin: int | str | None = None, exit_pin: int | str | None = None,
                  tamper_pin: int | str | None = None, *, pin_factory: Factory | None = None,
                  bounce_time: float | None = 0.02, loop: asyncio.AbstractEventLoop,
-                 callback: Callable[[str, dict], None]):
+                 on_event: OnEvent):
         self._loop = loop
-        self._callback = callback
+        self._on_event = on_event
         self._bounce = bounce_time or 0.0
         self._devices: dict[str, DigitalInputDevice] = {}
         self._reported: dict[str, bool] = {}      # name -> last reported is_active
@@ -159,17 +160,17 @@ class GpioInputs:
             return
         active = self._reported[name] = self._level[name]
         if name == "door_contact":
-            self._emit("door_contact", {"open": not active})
+            self._emit(DoorContactChanged(open=not active))
         elif name == "tamper":
-            self._emit("tamper", {"active": not active})
+            self._emit(TamperChanged(active=not active, source="panel"))
         elif active:
-            self._emit("exit_pressed", {})
+            self._emit(ExitPressed())
 
-    def _emit(self, name: str, data: dict) -> None:
+    def _emit(self, event: HardwareEvent) -> None:
         try:
-            self._callback(name, data)
-        except Exception:
-            log.exception("input callback for %r raised", name)
+            self._on_event(event)
+        except Exception:                 # a listener's bug must never reach the door
+            log.exception("on_event(%r) raised", event)
 
 
 # -- the mock door: emulator and tests -------------------------------------------------

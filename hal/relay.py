@@ -4,7 +4,8 @@
 energizes or de-energizes its backend, holds the door released until the last window
 ends, and relocks from a task of its own, so a cancelled or failing caller can never
 leave the door open. A relock the backend refuses is retried every `retry_interval`
-until it is confirmed, with `relay_fault` / `relay_alarm` / `relay_recovered` events.
+until it is confirmed, reporting `RelayFaulted` / `RelayStuck` / `RelayRecovered` (and
+`StrikeReleased` / `StrikeRelocked` for every confirmed change) through `on_event`.
 
 Wiring:
 - fail-secure (default, electric strike): energized = released.
@@ -14,7 +15,7 @@ Wiring:
 Backends (each records what the hardware did, for tests):
 - `hal.gpio.GpioRelay`: a GPIO pin through gpiozero (lgpio on a Pi, MockFactory in tests).
 - `hal.modbus.ModbusRelay`: a coil of a Modbus RTU relay board (pymodbus over pyserial).
-- `hal.osdp.OsdpRelay`: an output of an OSDP reader or door controller (libosdp).
+- `hal.osdp.OsdpReader`: one output of an OSDP reader or door controller (libosdp).
 
 A backend that can time a release itself (`arm_pulse`, as OSDP output timers do) is
 released that way: armed for the window plus `device_guard` seconds and re-armed
@@ -26,8 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import Protocol
+
+from .events import (HardwareEvent, OnEvent, RelayFaulted, RelayRecovered, RelayStuck, StrikeReleased,
+                     StrikeRelocked)
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,7 @@ class RelayBackend(Protocol):
 class DoorStrike:
     def __init__(self, backend: RelayBackend, *, fail_safe: bool = False,
                  alarm_after: float = 10.0, retry_interval: float = 0.2, device_guard: float = 1.0,
-                 on_event: Callable[[str, dict], None] | None = None):
+                 on_event: OnEvent | None = None):
         self.backend = backend
         self.device_guard = device_guard
         self._arm = getattr(backend, "arm_pulse", None)   # the device times releases itself
@@ -275,32 +278,32 @@ class DoorStrike:
         self._cancel_alarm()              # the backend answers: the failure episode is over
         if self._fault is not None:
             self._fault = None
-            self._emit("relay_recovered", {})
+            self._emit(RelayRecovered())
         if unlocked is not self._state:
             self._state = unlocked
-            self._emit("door_unlocked" if unlocked else "door_locked", {})
+            self._emit(StrikeReleased() if unlocked else StrikeRelocked())
 
     def _set_fault(self, error: str) -> None:
         first = self._fault is None
         self._fault = error
         if first:
-            self._emit("relay_fault", {"error": error})
+            self._emit(RelayFaulted(error))
 
     def _raise_alarm(self) -> None:
         # The timer stays set (not None) so the alarm fires once per failure episode.
-        self._emit("relay_alarm", {"error": self._fault, "seconds": self.alarm_after})
+        self._emit(RelayStuck(self._fault or "", self.alarm_after))
 
     def _cancel_alarm(self) -> None:
         if self._alarm is not None:
             self._alarm.cancel()
             self._alarm = None
 
-    def _emit(self, name: str, data: dict) -> None:
-        if name in ("relay_fault", "relay_alarm"):
-            log.warning("%s: %s", name, data)
+    def _emit(self, event: HardwareEvent) -> None:
+        if isinstance(event, (RelayFaulted, RelayStuck)):
+            log.warning("%s", event)
         if self._on_event is None:
             return
         try:
-            self._on_event(name, data)
+            self._on_event(event)
         except Exception:                 # a listener's bug must never reach the door
-            log.exception("on_event(%r) raised", name)
+            log.exception("on_event(%r) raised", event)

@@ -245,17 +245,19 @@ def timed(fn, probe: Probe, start: str, end: str, when):
 def instrument(app, probe: Probe, on_strike: callable) -> None:
     """Wrap the App's parts (instance attributes only; nothing in panel/ changes) so the
     probe records where an armed frame is. Call before ``app.run()``; ``on_strike``
-    sees the strike's events ("door_unlocked", "door_locked", ...) after the probe."""
+    sees the strike's events (hal.events: StrikeReleased, StrikeRelocked, ...) after the probe."""
     import panel.app as app_module
     import panel.hardware as hardware
 
     original_strike_event = app._on_strike_event   # open_strike() reads this attribute in _start
 
-    def strike_event(kind: str, info: dict) -> None:
-        if kind == "door_unlocked":
+    from hal.events import StrikeReleased
+
+    def strike_event(event) -> None:
+        if isinstance(event, StrikeReleased):
             probe.mark("unlocked")
-        original_strike_event(kind, info)
-        on_strike(kind, info)
+        original_strike_event(event)
+        on_strike(event)
 
     app._on_strike_event = strike_event
 

@@ -60,6 +60,7 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 import aiohttp  # noqa: E402
 
+from hal.events import StrikeReleased  # noqa: E402
 from panel.config import Config  # noqa: E402
 from panel.sim.cloud import LOG_KEEP, DevCloud  # noqa: E402
 from panel.sim.softphone import Softphone  # noqa: E402
@@ -265,10 +266,11 @@ def instrument_panel(app, cloud: DevCloud, mark: Marks) -> None:
     strike.backend.set = timed_set
     on_event = strike._on_event
 
-    def timed_event(name, data):
-        mark("strike:" + name)
+    def timed_event(event):
+        if isinstance(event, StrikeReleased):
+            mark("strike:door_unlocked")
         if on_event is not None:
-            on_event(name, data)
+            on_event(event)
     strike._on_event = timed_event
 
     from aioice import ice as aioice

@@ -27,9 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gpiozero.pins.mock import MockFactory  # noqa: E402
 
+from hal.events import StrikeReleased  # noqa: E402
 from hal.gpio import GpioRelay  # noqa: E402
 from hal.modbus import ModbusRelay  # noqa: E402
-from hal.osdp import OsdpRelay  # noqa: E402
+from hal.osdp import OsdpReader  # noqa: E402
 from hal.relay import DoorStrike  # noqa: E402
 from panel.sim.modbus_board import ModbusBoard  # noqa: E402
 from panel.sim.osdp_device import OsdpDevice  # noqa: E402
@@ -43,8 +44,8 @@ async def measure(backend, energized_at, pulses: int, before=lambda: None) -> tu
     """unlock_for(0) `pulses` times: (command -> energized, command -> confirmed) in ms."""
     confirmed: list[float] = []
 
-    def on_event(name, _):
-        if name == "door_unlocked":
+    def on_event(event):
+        if isinstance(event, StrikeReleased):
             confirmed.append(time.monotonic())
 
     strike = DoorStrike(backend, on_event=on_event)
@@ -82,7 +83,7 @@ async def bench_modbus(pulses: int, baudrate: int, pace: bool):
 BENCH_KEY = "000102030405060708090a0b0c0d0e0f"
 
 
-async def osdp_frame_bytes(relay: OsdpRelay, reader: OsdpDevice) -> tuple[int, int]:
+async def osdp_frame_bytes(relay: OsdpReader, reader: OsdpDevice) -> tuple[int, int]:
     """(command, reply) bytes on the wire for one osdp_OUT: the least seen over a few
     commands, so that a POLL sent in between is not counted."""
     sizes = []
@@ -96,7 +97,7 @@ async def osdp_frame_bytes(relay: OsdpRelay, reader: OsdpDevice) -> tuple[int, i
 async def bench_osdp(pulses: int, baudrate: int, pace: bool, secure: bool):
     key = BENCH_KEY if secure else None
     async with OsdpDevice(baudrate=baudrate, pace=pace, scbk=key) as reader:
-        relay = OsdpRelay(reader.port, baudrate=baudrate, scbk=key)
+        relay = OsdpReader(reader.port, baudrate=baudrate, scbk=key)
         try:
             await relay.wait_online(10)
             frames = await osdp_frame_bytes(relay, reader)

@@ -16,7 +16,7 @@
    MockFactory relay, a generated issuer key trusted). Each iteration a different
    resident's rotating code on a phone at a random pose in a camera-like frame is
    handed to ``app.camera.inject`` (what ``POST camera/frame`` ends in); the clock
-   stops in the strike's ``on_event("door_unlocked")``, which DoorStrike emits right
+   stops in the strike's ``on_event(StrikeReleased())``, which DoorStrike emits right
    after the GPIO relay read back energized. The next code is shown once the door
    has relocked (``pulse_seconds`` 0.2), after a random 0-100 ms pause so frames
    land at every phase of the camera and scanner. A shorter series goes through
@@ -56,6 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
+from hal.events import StrikeReleased, StrikeRelocked  # noqa: E402
 from panel.access import issue_credential, qr_code, rotating_code  # noqa: E402
 from panel.scanner.decoders import CascadeDecoder, ZbarDecoder, ZxingDecoder  # noqa: E402
 from panel.scanner.files import read_gray  # noqa: E402
@@ -256,11 +257,11 @@ async def latency_series(size, n: int, rng, *, http: bool) -> dict:
     failures: list[str] = []
     app = None
 
-    def on_strike(kind: str, info: dict) -> None:
-        if kind == "door_unlocked":
+    def on_strike(event) -> None:
+        if isinstance(event, StrikeReleased):
             relay_checks.append(bool(app.strike.backend.energized))     # the GPIO pin really is on
             unlocked.set()
-        elif kind == "door_locked":
+        elif isinstance(event, StrikeRelocked):
             locked.set()
 
     with tempfile.TemporaryDirectory(prefix="bench-qr-") as tmp:
@@ -316,7 +317,7 @@ def run_latency(args, rng) -> dict:
                 results[(size, http)] = asyncio.run(latency_series(size, n, rng, http=http))
     print("\n## Frame arrival -> relay energized (running panel, in-process)\n")
     print("Clock: time.perf_counter. Start: `app.camera.inject(frame)` (direct) or just before the aiohttp "
-          "POST /api/v1/camera/frame is sent (HTTP). Stop: DoorStrike `on_event(\"door_unlocked\")`, emitted "
+          "POST /api/v1/camera/frame is sent (HTTP). Stop: DoorStrike `on_event(StrikeReleased())`, emitted "
           "right after the gpiozero MockFactory relay pin read back energized. A different resident's "
           "rotating code each iteration; the next one after the relay relocked plus a random 0-100 ms pause. "
           "Synthetic camera at the frame size, 10 fps, decoding its moving scene in the background. "
@@ -344,7 +345,7 @@ def run_latency(args, rng) -> dict:
         if r["redrawn"]:
             notes.append(f"{r['redrawn']} random poses the decoder could not read were drawn again")
         if not r["relay_ok"]:
-            notes.append("the relay pin was NOT energized at some door_unlocked events")
+            notes.append("the relay pin was NOT energized at some StrikeReleased events")
         notes += r["failures"][:5]
         for note in notes:
             print(f"- {note}")

@@ -1,7 +1,7 @@
 """A simulated OSDP reader (peripheral device), run by libosdp's own PD on a pty pair.
 
 The reader sits on one end of a `PtyCable` (the same null-modem cable as the Modbus
-board, paced at the baud rate); the panel's `hal.osdp.OsdpRelay` opens `port`, the
+board, paced at the baud rate); the panel's `hal.osdp.OsdpReader` opens `port`, the
 other end. It answers the control panel as a real reader does, because it is
 libosdp's PD code, and it does what a reader's firmware would with the commands:
 

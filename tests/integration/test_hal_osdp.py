@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 from osdp import Command, CommandLEDColor
 
-from hal.osdp import MAX_PULSE, OsdpRelay
+from hal.osdp import MAX_PULSE, OsdpReader
 from hal.relay import DoorStrike, RelayError
 from panel.sim.osdp_device import OsdpDevice
 from tests.support import Events
@@ -37,7 +37,7 @@ async def reader():
 @pytest.fixture
 async def relay(reader):
     events = Events()
-    r = OsdpRelay(reader.port, baudrate=115200, timeout=0.3, reconnect_seconds=0.2, on_event=events)
+    r = OsdpReader(reader.port, baudrate=115200, timeout=0.3, reconnect_seconds=0.2, on_event=events)
     r.events = events
     yield r
     await r.close()
@@ -107,7 +107,7 @@ async def test_the_strike_releases_on_the_reader_timer_and_relocks_first(reader,
         await strike.close()
 
 
-class ShortTimerRelay(OsdpRelay):
+class ShortTimerRelay(OsdpReader):
     """A reader whose output timer holds at most 0.4 s a command (libosdp's binding: 25.5 s)."""
 
     async def arm_pulse(self, seconds, *, energized=True):
@@ -241,7 +241,7 @@ async def test_reader_that_lost_power_is_relocked_by_the_panel_after_boot(reader
 async def test_secure_channel_with_a_key():
     async with OsdpDevice(scbk=KEY) as reader:
         events = Events()
-        relay = OsdpRelay(reader.port, scbk=KEY, timeout=0.5, on_event=events)
+        relay = OsdpReader(reader.port, scbk=KEY, timeout=0.5, on_event=events)
         strike = DoorStrike(relay, on_event=events)
         try:
             await strike.start()
@@ -256,7 +256,7 @@ async def test_secure_channel_with_a_key():
 
 async def test_a_wrong_key_keeps_the_reader_offline_and_says_why():
     async with OsdpDevice(scbk=KEY) as reader:
-        relay = OsdpRelay(reader.port, scbk="ff" * 16, timeout=0.5)
+        relay = OsdpReader(reader.port, scbk="ff" * 16, timeout=0.5)
         try:
             with pytest.raises(RelayError, match="secure channel key"):
                 await relay.set(True)
@@ -267,7 +267,7 @@ async def test_a_wrong_key_keeps_the_reader_offline_and_says_why():
 
 async def test_pulse_at_9600_baud():
     async with OsdpDevice(baudrate=9600) as reader:
-        relay = OsdpRelay(reader.port, baudrate=9600)
+        relay = OsdpReader(reader.port, baudrate=9600)
         strike = DoorStrike(relay)
         await strike.start()
         await strike.unlock_for(0.3)
@@ -299,8 +299,8 @@ async def test_serial_port_vanishing_and_returning(reader, relay):
 
 async def test_clear_errors_for_a_missing_port_and_a_wrong_address(reader, tmp_path):
     with pytest.raises(RelayError, match="not found"):
-        await OsdpRelay(str(tmp_path / "ttyUSB9")).set(True)
-    wrong = OsdpRelay(reader.port, address=9, timeout=0.3)
+        await OsdpReader(str(tmp_path / "ttyUSB9")).set(True)
+    wrong = OsdpReader(reader.port, address=9, timeout=0.3)
     try:
         with pytest.raises(RelayError, match="reader offline.*wrong address"):
             await wrong.set(True)

@@ -15,7 +15,7 @@ from gpiozero.pins.mock import MockFactory
 
 from hal.gpio import GpioRelay
 from hal.modbus import ModbusRelay
-from hal.osdp import OsdpRelay
+from hal.osdp import OsdpReader
 from hal.relay import DoorStrike, RelayError
 from panel.sim.modbus_board import ModbusBoard
 from panel.sim.osdp_device import OsdpDevice
@@ -83,7 +83,7 @@ async def rig(request):
         yield r
     elif request.param == "osdp":
         async with OsdpDevice(baudrate=115200) as reader:
-            relay = OsdpRelay(reader.port, baudrate=115200, timeout=0.3, reconnect_seconds=0.2)
+            relay = OsdpReader(reader.port, baudrate=115200, timeout=0.3, reconnect_seconds=0.2)
             r = Rig("osdp", relay, lambda: [(t.time, t.state) for t in reader.transitions_of(0)], reader)
             yield r
             for s in r.strikes:             # before the reader goes away

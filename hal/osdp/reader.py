@@ -1,7 +1,8 @@
-"""An OSDP (IEC 60839-11-5) control panel for one reader on RS-485, through libosdp.
+"""An OSDP (IEC 60839-11-5) reader on RS-485, seen from the control panel, through libosdp.
 
-`OsdpRelay` drives one output of a peripheral device (PD: a reader or a door
-controller) as the door relay, and is a `RelayBackend` for `DoorStrike`:
+`OsdpReader` is the panel's side of one peripheral device (PD: a reader or a door
+controller): its LED, buzzer, card reads, keypad and tamper switch, and one of its
+outputs as the door relay, which makes it a `RelayBackend` for `DoorStrike`:
 
 - `set(energized)`: permanent on / off (output control codes 2 / 1, which also
   abort a running timer); confirmed when the PD acknowledges the osdp_OUT command.
@@ -13,10 +14,9 @@ controller) as the door relay, and is a `RelayBackend` for `DoorStrike`:
   (granted = green and a short beep, refused = red and two beeps). Best effort:
   they return False instead of raising.
 - Card reads, key presses and the reader's own tamper and power reports arrive as
-  `on_event(name, data)` on the event loop's thread: ("card_read", {"reader",
-  "format", "bits", "data"}), ("keypress", {"reader", "keys"}), ("reader_tamper",
-  {"active"}), ("reader_power", {"ok"}), ("reader_online", {"secure"}),
-  ("reader_offline", {}).
+  `on_event(event)` (hal.events) on the event loop's thread: `CardPresented`,
+  `KeysPressed`, `TamperChanged(source="reader")`, `ReaderPowerChanged`,
+  `ReaderOnline(secure)`, `ReaderOffline`. Other status reports are only logged.
 - Secure channel when `scbk` (16 bytes, or 32 hex digits) is given: enforced, so a
   reader that cannot do it (wrong key, install mode) stays offline rather than
   talking in the clear.
@@ -28,9 +28,9 @@ controller) as the door relay, and is a `RelayBackend` for `DoorStrike`:
   PD that stops answering offline only after about 8 s of probing; a reader that
   reboots answers a probe with NAK (sequence) and is offline at once.
 
-libosdp runs in a thread of ours that calls refresh() whenever the line has bytes,
-a command was submitted, or `poll_interval` passed; its callbacks only hand their
-data to the event loop (call_soon_threadsafe). libosdp's C code logs on its own
+libosdp runs in a thread of ours (`hal.osdp.refresh.RefreshThread`) that calls refresh()
+whenever the line has bytes, a command was submitted, or `poll_interval` passed; its
+callbacks only hand their data to the event loop (call_soon_threadsafe). libosdp's C code logs on its own
 (stdout); `log_level` sets how much (process-wide, one setting for every instance).
 """
 
@@ -40,21 +40,20 @@ import asyncio
 import contextlib
 import logging
 import math
-import os
-import select
 import threading
-import time
-from collections.abc import Callable
 
 import osdp
-import serial
 from osdp import CardFormat, Command, CommandLEDColor, CompletionStatus, Event, EventNotification, LibFlag
 
-from .relay import RelayError
+from ..events import (CardPresented, HardwareEvent, KeysPressed, OnEvent, ReaderOffline, ReaderOnline,
+                      ReaderPowerChanged, TamperChanged)
+from ..relay import RelayError
+from .channel import SerialChannel
+from .refresh import ControlPanel, RefreshThread
 
 log = logging.getLogger(__name__)
 
-__all__ = ["OsdpRelay", "SerialChannel", "RefreshThread", "LED_COLORS", "MAX_PULSE", "parse_scbk"]
+__all__ = ["OsdpReader", "LED_COLORS", "MAX_PULSE", "parse_scbk"]
 
 MAX_PULSE = 25.5                 # seconds: an 8-bit timer_count in 100 ms units (libosdp 3.2 binding)
 LED_COLORS = {"off": CommandLEDColor.Black, "red": CommandLEDColor.Red, "green": CommandLEDColor.Green,
@@ -78,198 +77,18 @@ def parse_scbk(scbk: str | bytes | None) -> bytes | None:
     return key
 
 
-class SerialChannel(osdp.Channel):
-    """A serial port as a libosdp channel. Never raises into libosdp (its C code would
-    carry the exception into the next call): a port that fails is closed, `error`
-    says why, and it is reopened on a later read once the path is back."""
-
-    REOPEN_SECONDS = 0.2
-
-    def __init__(self, port: str, baudrate: int):
-        super().__init__()
-        self.port, self.baudrate = port, baudrate
-        self.error: str | None = None
-        self.bytes_in = 0
-        self.bytes_out = 0
-        self._serial: serial.Serial | None = None
-        self._next_try = 0.0
-
-    def open(self) -> None:
-        """Open now, raising RelayError with a clear reason (used once at start-up)."""
-        if "://" not in self.port:
-            if not os.path.exists(self.port):
-                raise RelayError(f"OSDP: serial port {self.port} not found")
-            if not os.access(self.port, os.R_OK | os.W_OK):
-                raise RelayError(f"OSDP: serial port {self.port}: permission denied "
-                                 f"(is this user in the dialout group?)")
-        if not self._try_open():
-            raise RelayError(f"OSDP: cannot open serial port {self.port}: {self.error}")
-
-    def fileno(self) -> int | None:
-        return self._serial.fileno() if self._serial is not None else None
-
-    def close(self) -> None:
-        if self._serial is not None:
-            with contextlib.suppress(Exception):
-                self._serial.close()
-            self._serial = None
-
-    def read(self, max_bytes: int) -> bytes:
-        if self._serial is None and not self._try_open():
-            return b""
-        try:
-            data = os.read(self._serial.fileno(), max_bytes)
-        except (BlockingIOError, InterruptedError):
-            return b""
-        except OSError as e:
-            self._fail(e)
-            return b""
-        # (Empty is "nothing yet": pyserial sets VMIN=0, VTIME=0; a vanished port reads EIO.)
-        self.bytes_in += len(data)
-        return data
-
-    def write(self, buf: bytes) -> int:
-        if self._serial is None and not self._try_open():
-            return -1
-        try:
-            n = os.write(self._serial.fileno(), buf)
-        except (BlockingIOError, InterruptedError):
-            return 0
-        except OSError as e:
-            self._fail(e)
-            return -1
-        self.bytes_out += n
-        return n
-
-    def flush(self) -> None:
-        if self._serial is not None:
-            with contextlib.suppress(Exception):
-                self._serial.reset_input_buffer()
-
-    def _try_open(self) -> bool:
-        now = time.monotonic()
-        if now < self._next_try:
-            return False
-        self._next_try = now + self.REOPEN_SECONDS
-        try:
-            self._serial = serial.Serial(self.port, self.baudrate, timeout=0, exclusive=True)
-        except (serial.SerialException, OSError, ValueError) as e:
-            self._serial = None
-            self.error = "serial port disappeared" if not os.path.exists(self.port) else str(e)
-            return False
-        self.error = None
-        return True
-
-    def _fail(self, e: OSError) -> None:
-        self.close()
-        self.error = ("serial port disappeared" if "://" not in self.port and not os.path.exists(self.port)
-                      else f"serial port error: {e.strerror or e}")
-        self._next_try = time.monotonic() + self.REOPEN_SECONDS
-
-
-class RefreshThread(threading.Thread):
-    """Calls ctx.refresh() (holding `lock`) whenever the channel has bytes, wake() was
-    called, or `interval` passed. libosdp takes a few refreshes to move a packet
-    through its state machine, so for `burst` seconds after any traffic the thread
-    refreshes every `fast_interval`. `hook`, if given, runs under the lock before each refresh."""
-
-    def __init__(self, name: str, ctx, lock: threading.Lock, channel: SerialChannel,
-                 interval: float = 0.01, hook: Callable[[], None] | None = None, *,
-                 fast_interval: float = 0.0005, burst: float = 0.03):
-        super().__init__(name=name, daemon=True)
-        self.ctx, self.lock, self.channel, self.interval, self.hook = ctx, lock, channel, interval, hook
-        self.fast_interval, self.burst = fast_interval, burst
-        self._stop_event = threading.Event()
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
-        os.set_blocking(self._wake_w, False)
-
-    def wake(self) -> None:
-        if self._stop_event.is_set():
-            return                        # the pipe may be closed, its number reused
-        with contextlib.suppress(OSError):
-            os.write(self._wake_w, b"!")
-
-    def stop(self) -> None:
-        if self._stop_event.is_set():
-            return
-        with contextlib.suppress(OSError):
-            os.write(self._wake_w, b"!")
-        self._stop_event.set()
-        if self.is_alive() and threading.current_thread() is not self:
-            self.join(5)
-        for fd in (self._wake_r, self._wake_w):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-    def run(self) -> None:
-        busy_until = 0.0
-        readable = False                  # the last select saw bytes waiting
-        while not self._stop_event.is_set():
-            before = (self.channel.bytes_in, self.channel.bytes_out)
-            with self.lock:
-                try:
-                    if self.hook is not None:
-                        self.hook()
-                    self.ctx.refresh()
-                except Exception:
-                    log.exception("libosdp refresh")
-            now = time.monotonic()
-            consumed = self.channel.bytes_in != before[0]
-            if consumed or self.channel.bytes_out != before[1]:
-                busy_until = now + self.burst
-            timeout = self.fast_interval if now < busy_until else self.interval
-            if readable and not consumed:
-                # Bytes were waiting and libosdp did not take them (offline, buffer full):
-                # wait instead of spinning on a readable descriptor.
-                time.sleep(timeout)
-                readable = False
-                continue
-            fd = self.channel.fileno()
-            try:
-                ready, _, _ = select.select([self._wake_r] + ([fd] if fd is not None else []), [], [], timeout)
-            except (OSError, ValueError):  # the port closed under us: plain sleep
-                ready = []
-                time.sleep(timeout)
-            readable = fd is not None and fd in ready
-            if self._wake_r in ready:
-                with contextlib.suppress(OSError):
-                    os.read(self._wake_r, 4096)
-                busy_until = time.monotonic() + self.burst
-
-
-class _ControlPanel(osdp.ControlPanel):
-    """libosdp's ControlPanel without its own refresh thread and its event queue
-    (which nobody would drain in a panel that runs for months)."""
-
-    def _internal_event_handler(self, pd, event) -> int:
-        try:
-            if self.user_event_handler:
-                self.user_event_handler(pd, event)
-        except Exception:
-            log.exception("OSDP event handler")
-        return 0
-
-    def _internal_command_completion_handler(self, pd, command, status) -> None:
-        try:
-            if self.user_command_completion_handler:
-                self.user_command_completion_handler(self.pd_addr[pd], command, status)
-        except Exception:
-            log.exception("OSDP completion handler")
-
-
 def _key(cmd: dict) -> tuple:
     return tuple(sorted(cmd.items()))
 
 
-class OsdpRelay:
-    """Output `output` of the OSDP PD at `address` on `port`, as a door relay; see the module doc."""
+class OsdpReader:
+    """The OSDP PD at `address` on `port`; its output `output` is the door relay. See the module doc."""
 
     def __init__(self, port: str, *, baudrate: int = 115200, address: int = 0, output: int = 0,
                  scbk: str | bytes | None = None, reader: int = 0, timeout: float = 0.5,
                  reconnect_seconds: float = 1.0, reconnect_max_seconds: float = 5.0,
                  poll_interval: float = 0.01,
-                 on_event: Callable[[str, dict], None] | None = None,
+                 on_event: OnEvent | None = None,
                  log_level: int = osdp.LogLevel.Error):
         self.port, self.baudrate, self.address, self.output = port, baudrate, address, output
         self.scbk = parse_scbk(scbk)
@@ -285,7 +104,7 @@ class OsdpRelay:
         self.online = False
         self.secure = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._cp: _ControlPanel | None = None
+        self._cp: ControlPanel | None = None
         self._channel: SerialChannel | None = None
         self._thread: RefreshThread | None = None
         self._pending: dict[tuple, list[asyncio.Future]] = {}
@@ -377,7 +196,7 @@ class OsdpRelay:
         channel.open()
         flags = [LibFlag.EnableNotification] + ([LibFlag.EnforceSecure] if self.scbk else [])
         info = osdp.PDInfo(self.address, channel, scbk=self.scbk, flags=flags, name=f"reader-{self.address}")
-        cp = _ControlPanel([info], log_level=self.log_level, event_handler=self._on_osdp_event,
+        cp = ControlPanel([info], log_level=self.log_level, event_handler=self._on_osdp_event,
                            command_completion_handler=self._on_completion)
         cp.lock = threading.Lock()        # the wrapper's methods take it; our thread holds it to refresh
         self._channel, self._cp = channel, cp
@@ -510,21 +329,21 @@ class OsdpRelay:
         elif kind == Event.CardRead:
             fmt = _CARD_FORMATS.get(event.get("format"), str(event.get("format")))
             data = event.get("data", b"")
-            self._emit("card_read", {"reader": event.get("reader_no", 0), "format": fmt,
-                                     "bits": event.get("length", len(data) * 8), "data": data.hex()})
+            self._emit(CardPresented(format=fmt, bits=event.get("length", len(data) * 8), data=data.hex(),
+                                     reader=event.get("reader_no", 0)))
         elif kind == Event.KeyPress:
-            self._emit("keypress", {"reader": event.get("reader_no", 0),
-                                    "keys": event.get("data", b"").decode("ascii", "replace")})
+            self._emit(KeysPressed(keys=event.get("data", b"").decode("ascii", "replace"),
+                                   reader=event.get("reader_no", 0)))
         elif kind == Event.Status:
             # libosdp 3.2: {"type", "report": one byte per entry}; local = [tamper, power failure].
             report = bytes(event.get("report", b""))
             if event.get("type") == osdp.StatusReportType.Local:
                 if len(report) >= 1:
-                    self._emit("reader_tamper", {"active": bool(report[0])})
+                    self._emit(TamperChanged(active=bool(report[0]), source="reader"))
                 if len(report) >= 2:
-                    self._emit("reader_power", {"ok": not report[1]})
+                    self._emit(ReaderPowerChanged(ok=not report[1]))
             else:
-                self._emit("reader_status", {"type": event.get("type"), "report": list(report)})
+                log.info("%s: status report type %s: %s", self.name, event.get("type"), list(report))
 
     def _set_online(self, online: bool) -> None:
         if online == self.online and online:
@@ -537,12 +356,12 @@ class OsdpRelay:
             if self._reconnect is not None:
                 self._reconnect.cancel()
                 self._reconnect = None
-            self._emit("reader_online", {"secure": self.secure or bool(self.scbk)})
+            self._emit(ReaderOnline(secure=self.secure or bool(self.scbk)))
         else:
             self.secure = False
             if was:
                 self._offline_reason = "stopped answering"
-                self._emit("reader_offline", {})
+                self._emit(ReaderOffline())
             if not self._closed and self._reconnect is None:
                 # Doubling up to reconnect_max_seconds: a reader that cannot come online
                 # (wrong key) is retried without flooding the log.
@@ -557,12 +376,12 @@ class OsdpRelay:
         self._reenable = True
         self._thread.wake()
 
-    def _emit(self, name: str, data: dict) -> None:
-        if name in ("reader_offline", "reader_tamper") and data.get("active", True):
-            log.warning("%s: %s %s", self.name, name, data)
+    def _emit(self, event: HardwareEvent) -> None:
+        if isinstance(event, ReaderOffline) or (isinstance(event, TamperChanged) and event.active):
+            log.warning("%s: %s", self.name, event)
         if self.on_event is None:
             return
         try:
-            self.on_event(name, data)
+            self.on_event(event)
         except Exception:                 # a listener's bug must not stop the reader
-            log.exception("on_event(%r) raised", name)
+            log.exception("on_event(%r) raised", event)
