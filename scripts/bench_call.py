@@ -222,14 +222,14 @@ def instrument_panel(app, cloud: DevCloud, mark: Marks) -> None:
     import panel.call.service as service
     from panel.call.session import CallSession
 
-    touch = app.touch
+    touch = app.screen.touch
 
     def timed_touch(x, y, to=None):
         mark("panel:touch")
         out = touch(x, y, to)
         mark("panel:touch_done")
         return out
-    app.touch = timed_touch
+    app.screen.touch = timed_touch
 
     send = app.signaling.send
 

@@ -32,7 +32,7 @@ async def test_staff_moves_in_a_resident_invites_a_visitor_and_sees_the_entry(tm
             await move_in.get_by_role("button", name="Move in").click()
             await expect(page.get_by_role("status")).to_have_text("Ingrid Thorvaldsen moved in to 14C.")
             await expect(page.get_by_role("button", name="Move out Ingrid Thorvaldsen")).to_be_visible()
-            await until(lambda: any(r.full_name == "Ingrid Thorvaldsen" for r in panel.app.directory.residents),
+            await until(lambda: any(r.full_name == "Ingrid Thorvaldsen" for r in panel.app.gate.directory.residents),
                         what="the new resident in the panel directory")
 
             start = datetime.now() - timedelta(minutes=5)

@@ -236,7 +236,7 @@ async def test_remote_unlock_without_a_call(world):
 async def test_remote_unlock_refused_after_move_out(world):
     cloud, panel, phone = world
     a = await phone("phone-a")
-    await panel.app.revoke(f"holder:{OLIVIA}", "moved out")
+    await panel.app.gate.revoke(f"holder:{OLIVIA}", "moved out")
     door = await a.remote_unlock()
     assert door["ok"] is False and door["reason"] == "revoked"
     assert not panel.app.strike.unlocked

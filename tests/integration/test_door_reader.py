@@ -63,7 +63,7 @@ async def test_an_enrolled_card_opens_an_unknown_one_is_refused_and_the_reader_s
 
 
 async def test_a_moved_out_residents_card_and_a_misread_are_refused(panel, reader):
-    await panel.app.revoke("holder:r02", "moved out")       # James Smith, card 42:1002
+    await panel.app.gate.revoke("holder:r02", "moved out")       # James Smith, card 42:1002
     reader.present_card(card(42, 1002))
     reader.present_card(card(42, 1001, break_parity=True))
     revoked, misread = await entries(panel, 2)

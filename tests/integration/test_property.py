@@ -77,7 +77,7 @@ async def test_move_in_appears_in_the_directory_within_a_second(world):
     cloud, panel, staff, phone = world
     tenant = await staff.call("POST", "/api/admin/residents", {"first_name": "Ingrid", "last_name": "Thorvaldsen",
                                                                 "unit": "14C"}, expect=201)
-    await until(lambda: panel.app.directory.get(tenant["id"]) is not None, timeout=1.0, what="directory update")
+    await until(lambda: panel.app.gate.directory.get(tenant["id"]) is not None, timeout=1.0, what="directory update")
     await panel.press("Directory")
     for key in "THOR":
         await panel.press(key)
@@ -92,8 +92,8 @@ async def test_move_in_with_an_access_card_reaches_the_panel_and_a_bad_number_is
     tenant = await staff.call("POST", "/api/admin/residents", {"last_name": "Okafor", "unit": "2B",
                                                                 "cards": "42:3001, 42:3002"}, expect=201)
     assert tenant["cards"] == ["42:3001", "42:3002"]
-    await until(lambda: panel.app.directory.card_owner("42:3002") is not None, what="cards on the panel")
-    assert panel.app.directory.card_owner("42:3002").id == tenant["id"]
+    await until(lambda: panel.app.gate.directory.card_owner("42:3002") is not None, what="cards on the panel")
+    assert panel.app.gate.directory.card_owner("42:3002").id == tenant["id"]
     bad = await staff.call("POST", "/api/admin/residents", {"last_name": "Ng", "unit": "3A", "cards": ["1234"]},
                            expect=400)
     assert "FACILITY:NUMBER" in bad["error"]
@@ -108,8 +108,8 @@ async def test_move_out_revokes_credentials_and_devices_at_once(world):
     credential = cloud.issuer.issue(holder_id=OLIVIA, holder_name="Olivia Smith", doors=["main"],
                                     credential_id="olivia-key")
     await staff.call("DELETE", f"/api/admin/residents/{OLIVIA}")
-    await until(lambda: panel.app.directory.get(OLIVIA) is None, what="gone from the directory")
-    await until(lambda: f"holder:{OLIVIA}" in panel.app.revoked, what="revocation on the panel")
+    await until(lambda: panel.app.gate.directory.get(OLIVIA) is None, what="gone from the directory")
+    await until(lambda: f"holder:{OLIVIA}" in panel.app.gate.revoked, what="revocation on the panel")
     await show(panel, qr_png_of(credential))
     entry = await last_event(panel)
     assert not entry["granted"] and entry["reason"] == "revoked"
@@ -120,20 +120,20 @@ async def test_move_out_revokes_credentials_and_devices_at_once(world):
         await again.connect()
     await again.close()
     # Even a device the cloud did not cut off is refused by the panel itself.
-    assert not panel.app._may_unlock(OLIVIA, "phone-z")
+    assert not panel.app.gate.may_unlock(OLIVIA, "phone-z")
 
 
 async def test_revocations_hold_offline_and_across_restart(world, tmp_path):
     cloud, panel, staff, phone = world
     await staff.call("DELETE", f"/api/admin/residents/{OLIVIA}")
-    await until(lambda: f"holder:{OLIVIA}" in panel.app.revoked, what="revocation on the panel")
+    await until(lambda: f"holder:{OLIVIA}" in panel.app.gate.revoked, what="revocation on the panel")
     await panel.stop()
     await cloud.stop()
     from tests.support import make_config, start_panel
     config = make_config(tmp_path, access={"trusted_keys": cloud.issuer.trusted_keys()})
     restarted = await start_panel(config)          # no cloud this time
     try:
-        assert f"holder:{OLIVIA}" in restarted.app.revoked
+        assert f"holder:{OLIVIA}" in restarted.app.gate.revoked
         credential = cloud.issuer.issue(holder_id=OLIVIA, holder_name="Olivia Smith", doors=["main"])
         await show(restarted, qr_png_of(credential))
         entry = await last_event(restarted, after=0)
@@ -148,7 +148,7 @@ async def test_phone_contact_preference_calls_the_phone_line(world):
     tenant = await staff.call("POST", "/api/admin/residents", {
         "first_name": "Walter", "last_name": "Oyelaran", "unit": "2D", "contact": "phone",
         "phone": "+44 20 7946 0000"}, expect=201)
-    await until(lambda: panel.app.directory.get(tenant["id"]) is not None, what="directory update")
+    await until(lambda: panel.app.gate.directory.get(tenant["id"]) is not None, what="directory update")
     await panel.press("Directory")
     for key in "OYEL":
         await panel.press(key)
@@ -210,7 +210,7 @@ async def test_48_hour_invitation_is_cut_to_a_24_hour_limit(world):
 async def test_panel_refuses_a_visitor_credential_past_the_limit_even_if_it_claims_longer(world):
     cloud, panel, staff, phone = world
     await staff.call("PUT", "/api/admin/settings", {"visitor_limit_hours": 24})
-    await until(lambda: panel.app.visitor_limit_hours == 24, what="settings on the panel")
+    await until(lambda: panel.app.gate.visitor_limit_hours == 24, what="settings on the panel")
     # Issued straight from the key (not through the office), claiming 48 hours, now 30 h in.
     credential = cloud.issuer.issue(holder_id="v-1", holder_name="Long Stay", kind="visitor", doors=["main"],
                                     hours=48, not_before=time.time() - 30 * 3600)
@@ -224,7 +224,7 @@ async def test_visitor_access_switched_off_refuses_every_visitor_key(world):
     await invite(staff, hours=4)
     png, _ = await activation_qr(cloud, staff.session, "ada@example.test")
     await staff.call("PUT", "/api/admin/settings", {"allow_visitors": False})
-    await until(lambda: panel.app.allow_visitors is False, what="settings on the panel")
+    await until(lambda: panel.app.gate.allow_visitors is False, what="settings on the panel")
     await show(panel, png)
     entry = await last_event(panel)
     assert not entry["granted"] and entry["reason"] == "visitors_disabled"

@@ -60,7 +60,7 @@ async def test_valid_key_opens_the_door_greets_and_logs_once(panel):
     status = await panel.get_json("/status")
     assert status["screen"] == "access_granted" and status["door"]["relay"] == "unlocked"
     # The mock door swings open on the contact wired to the relay (after the debounce).
-    await until(lambda: panel.app.door_contact, what="door contact open")
+    await until(lambda: panel.app.state.door_open, what="door contact open")
     assert (await panel.widget("Welcome, Olivia Smith"))["role"] == "heading"
     [entry] = await new_events(panel, 0, 1)
     assert entry["granted"] and entry["method"] == "qr" and entry["who"] == "Olivia Smith"
@@ -96,7 +96,7 @@ async def test_revoked_key_is_refused_at_once_and_after_restart(tmp_path):
     config = make_config(tmp_path, access={"trusted_keys": {KID: public_key_text(ISSUER)}})
     running = await start_panel(config)
     try:
-        await running.app.revoke("cred-olivia", "lost phone")
+        await running.app.gate.revoke("cred-olivia", "lost phone")
         await show(running, credential())
         [entry] = await new_events(running, 0, 1)
         assert entry["reason"] == "revoked"
