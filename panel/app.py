@@ -27,7 +27,6 @@ from . import hardware
 from .access import ReplayGuard, load_trusted_keys, verify
 from .access.cards import check_card
 from .api.server import ApiError, ApiServer
-from .call import encoders, ice
 from .call.service import CallService
 from .call.signaling import SignalingClient
 from .config import Config
@@ -167,8 +166,6 @@ class App:
         self.api = ApiServer(self, cfg.api.host, cfg.api.port, self.token)
         await self.api.start()
         if cfg.cloud.url:
-            ice.restrict(cfg.call.ice_addresses)
-            encoders.install(cfg.call.max_video_kbps)
             self.speaker = open_speaker(cfg.audio.speaker)
             self.signaling = SignalingClient(cfg.cloud.url, cfg.cloud.token, self._on_cloud_message,
                                              self._on_cloud_link)
@@ -178,7 +175,8 @@ class App:
                 signaling=self.signaling, door_name=f"{cfg.panel.name}",
                 camera=self.camera, fps=cfg.camera.fps, open_microphone=lambda: open_microphone(cfg.audio.microphone),
                 speaker=self.speaker, ice_servers=cfg.call.ice_servers, video_codecs=cfg.call.video_codecs,
-                dispatch=self.dispatch, may_unlock=self._may_unlock)
+                dispatch=self.dispatch, may_unlock=self._may_unlock,
+                ice_addresses=cfg.call.ice_addresses, max_video_kbps=cfg.call.max_video_kbps)
 
     async def _cleanup(self) -> None:
         steps = [("door", self._close_strike), ("calls", self._close_calls), ("api", self._stop_api), ("inputs", self._close_inputs),

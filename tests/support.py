@@ -16,6 +16,7 @@ from panel.app import App  # noqa: E402
 from panel.config import Config  # noqa: E402
 
 TOKEN = "test-token-0123456789abcdef"
+LOOPBACK = ("127.0.0.1",)       # ICE addresses on one machine: the panel's config, and each softphone's own
 
 
 def make_config(tmp_path, **sections) -> Config:
@@ -160,7 +161,7 @@ async def start_cloud_and_panel(tmp_path, **sections):
 
     cloud = DevCloud(Config().property_file, panel_token="panel-token-for-tests")
     await cloud.start()
-    call = {"ice_addresses": ["127.0.0.1"], **sections.pop("call", {})}
+    call = {"ice_addresses": list(LOOPBACK), **sections.pop("call", {})}
     access = {"trusted_keys": cloud.issuer.trusted_keys(), **sections.pop("access", {})}
     config = make_config(tmp_path, cloud={"url": cloud.panel_url, "token": cloud.panel_token}, call=call,
                          access=access, **sections)

@@ -10,7 +10,7 @@ import pytest
 from panel.access import qr_code
 from panel.sim.cloud import LOG_KEEP
 from panel.sim.softphone import Softphone
-from tests.support import start_cloud_and_panel, stop_world, until
+from tests.support import LOOPBACK, start_cloud_and_panel, stop_world, until
 
 OLIVIA = "r01"          # Olivia Smith, flat 1A, in the demo property
 
@@ -21,7 +21,7 @@ async def world(tmp_path):
     phones: list[Softphone] = []
 
     async def phone(device: str, resident: str = OLIVIA) -> Softphone:
-        p = Softphone(cloud.device_url(resident, device), device)
+        p = Softphone(cloud.device_url(resident, device), device, ice_addresses=LOOPBACK)
         await p.connect()
         phones.append(p)
         return p
@@ -110,7 +110,7 @@ async def test_decline_then_call_again_then_accept(world):
 
 async def test_no_answer_stops_the_ringing(tmp_path):
     cloud, panel = await start_cloud_and_panel(tmp_path, call={"ring_timeout_seconds": 1})
-    a = Softphone(cloud.device_url(OLIVIA, "phone-a"), "phone-a")
+    a = Softphone(cloud.device_url(OLIVIA, "phone-a"), "phone-a", ice_addresses=LOOPBACK)
     try:
         await a.connect()
         await call_olivia(panel)
@@ -299,7 +299,7 @@ async def test_cloud_down_then_back(world, tmp_path):
 @pytest.mark.parametrize("codec", ["H264", "VP8"])
 async def test_video_codec_follows_the_configured_preference(tmp_path, codec):
     cloud, panel = await start_cloud_and_panel(tmp_path, call={"video_codecs": [codec]})
-    a = Softphone(cloud.device_url(OLIVIA, "phone-a"), "phone-a")
+    a = Softphone(cloud.device_url(OLIVIA, "phone-a"), "phone-a", ice_addresses=LOOPBACK)
     try:
         await a.connect()
         await call_olivia(panel)
