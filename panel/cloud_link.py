@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 from hal.audio import open_microphone, open_speaker
 
-from .call import encoders, ice
 from .call.service import CallService
 from .call.signaling import SignalingClient
 from .config import Config
@@ -24,8 +23,6 @@ class CloudLink:
     def __init__(self, config: Config, *, store: Store, gate: Gatekeeper, camera,
                  dispatch: Callable[[object], list]):
         cfg = config
-        ice.restrict(cfg.call.ice_addresses)
-        encoders.install(cfg.call.max_video_kbps)
         self.speaker = open_speaker(cfg.audio.speaker)
         self.signaling = SignalingClient(cfg.cloud.url, cfg.cloud.token, self._on_message, self._on_link)
         self.sync = CloudSync(self.signaling, store, on_directory=gate.on_directory,
@@ -34,7 +31,8 @@ class CloudLink:
             signaling=self.signaling, door_name=cfg.panel.name,
             camera=camera, fps=cfg.camera.fps, open_microphone=lambda: open_microphone(cfg.audio.microphone),
             speaker=self.speaker, ice_servers=cfg.call.ice_servers, video_codecs=cfg.call.video_codecs,
-            dispatch=dispatch, may_unlock=gate.may_unlock)
+            dispatch=dispatch, may_unlock=gate.may_unlock,
+            ice_addresses=cfg.call.ice_addresses, max_video_kbps=cfg.call.max_video_kbps)
 
     def loops(self) -> dict:
         """The long-lived loops to run, by name."""

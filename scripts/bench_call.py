@@ -287,11 +287,11 @@ def instrument_panel(app, cloud: DevCloud, mark: Marks) -> None:
     aioice.Connection.check_start = timed_check_start        # this process's aioice: only the panel uses it
     aioice.Connection.check_complete = timed_check_complete
 
-    import aiortc.rtcrtpsender as rtcrtpsender
-    get_encoder = rtcrtpsender.get_encoder
+    import panel.call.encoders as encoders
+    get_encoder = encoders.get_encoder          # what the panel's senders call (PanelRtpSender)
 
-    def timed_get_encoder(codec):
-        encoder = get_encoder(codec)
+    def timed_get_encoder(codec, *args):
+        encoder = get_encoder(codec, *args)
         if codec.mimeType.lower().startswith("video/"):
             mark("encoder:created")
             encode = encoder.encode
@@ -303,7 +303,7 @@ def instrument_panel(app, cloud: DevCloud, mark: Marks) -> None:
                 return out
             encoder.encode = timed_encode
         return encoder
-    rtcrtpsender.get_encoder = timed_get_encoder
+    encoders.get_encoder = timed_get_encoder
 
     class TimedCallSession(CallSession):
         def __init__(self, *args, **kwargs):
@@ -422,15 +422,22 @@ def live_objects() -> dict:
     """What a call leaves behind in this process (panel + cloud): tasks and call objects."""
     import gc
     gc.collect()
-    names = ("RTCPeerConnection", "CallSession", "TimedCallSession", "RTCRtpSender", "RTCDtlsTransport",
-             "CameraVideoTrack", "ToneTrack", "Connection")
-    counts = dict.fromkeys(names, 0)
+    from aioice import Connection
+    from aiortc import RTCDtlsTransport, RTCPeerConnection, RTCRtpSender
+
+    from hal.audio import ToneTrack
+    from panel.call.media import CameraVideoTrack
+    from panel.call.session import CallSession
+    # By class, subclasses included: the panel's are PeerConnection, PanelRtpSender,
+    # RestrictedConnection, and here TimedCallSession.
+    kinds = {RTCPeerConnection: "RTCPeerConnection", CallSession: "CallSession", RTCRtpSender: "RTCRtpSender",
+             RTCDtlsTransport: "RTCDtlsTransport", CameraVideoTrack: "CameraVideoTrack", ToneTrack: "ToneTrack",
+             Connection: "aioice Connection"}
+    counts = dict.fromkeys(kinds.values(), 0)
     for o in gc.get_objects():
-        name = type(o).__name__
-        if name in counts and (name != "Connection" or type(o).__module__ == "aioice.ice"):
-            counts[name] += 1
-    counts["CallSession"] += counts.pop("TimedCallSession")
-    counts["aioice Connection"] = counts.pop("Connection")
+        for cls in type(o).__mro__:
+            if cls in kinds:
+                counts[kinds[cls]] += 1
     counts["asyncio tasks"] = len(asyncio.all_tasks())
     return counts
 
@@ -695,12 +702,11 @@ def negotiated_codec(answer_sdp: str) -> str:
     return "?"
 
 
-def softphone_on_loopback() -> None:
-    """The softphone (aiortc) runs in this process, the panel in another: the panel's ICE
-    restriction is process-wide and reaches only its own process, so apply it here too,
-    or the softphone offers only LAN candidates the panel ignores (and no call connects)."""
-    from panel.call import ice
-    ice.restrict(["127.0.0.1"])
+def loopback_softphone(cloud) -> Softphone:
+    """The softphone (aiortc, aiortc's encoders) runs in this process, the panel in another.
+    Its ICE is restricted to 127.0.0.1 like the panel's (its own setting, per connection),
+    or it offers only LAN candidates the panel ignores (and no call connects)."""
+    return Softphone(cloud.device_url(OLIVIA, "bench-phone"), "bench-phone", ice_addresses=["127.0.0.1"])
 
 
 async def place_and_answer(api: PanelApi, phone: Softphone, frames: int = 3) -> str:
@@ -721,9 +727,8 @@ async def bench_cpu(seconds: float, windows: int, tmp: Path) -> dict:
     machine is shared, so one window can be 15 % off; the median is the figure."""
     cloud = DevCloud(Config().property_file, panel_token=PANEL_TOKEN)
     await cloud.start()
-    softphone_on_loopback()
     panel = PanelProcess(tmp, cloud, "cpu")
-    phone = Softphone(cloud.device_url(OLIVIA, "bench-phone"), "bench-phone")
+    phone = loopback_softphone(cloud)
 
     async def measure() -> list[tuple[float, float, float]]:
         """(cores, event-loop thread cores, video frames/s at the phone) per window."""
@@ -786,9 +791,8 @@ def cpu_tables(r: dict) -> list[str]:
 async def bench_memory(calls: int, tmp: Path) -> dict:
     cloud = DevCloud(Config().property_file, panel_token=PANEL_TOKEN)
     await cloud.start()
-    softphone_on_loopback()
     panel = PanelProcess(tmp, cloud, "memory")
-    phone = Softphone(cloud.device_url(OLIVIA, "bench-phone"), "bench-phone")
+    phone = loopback_softphone(cloud)
     samples: list[tuple[int, float, int, int]] = []
     started = time.monotonic()
     try:
@@ -916,11 +920,11 @@ async def bench_encoder(passes: int) -> dict:
 
     from panel.call import encoders
 
-    encoders.install(1000)
     rows = []
     for scene, frames in (await encoder_scenes()).items():
         for name, make in (("aiortc Vp8Encoder (cpu-used -6, adaptive denoiser)", Vp8Encoder),
-                           (f"the panel's (cpu-used {encoders.VP8_SPEED}, no denoiser)", encoders.PanelVp8Encoder)):
+                           (f"the panel's (cpu-used {encoders.VP8_SPEED}, no denoiser)",
+                            lambda: encoders.PanelVp8Encoder(max_video_kbps=1000))):
             encoder = make()
             encoder.target_bitrate = 1_000_000
             rows.append((scene, name, encode_series(encoder, frames, passes)))

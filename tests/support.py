@@ -16,6 +16,7 @@ from panel.app import App  # noqa: E402
 from panel.config import Config  # noqa: E402
 
 TOKEN = "test-token-0123456789abcdef"
+LOOPBACK = ("127.0.0.1",)       # ICE addresses on one machine: the panel's config, and each softphone's own
 
 
 def make_config(tmp_path, **sections) -> Config:
@@ -160,7 +161,7 @@ async def start_cloud_and_panel(tmp_path, **sections):
 
     cloud = DevCloud(Config().property_file, panel_token="panel-token-for-tests")
     await cloud.start()
-    call = {"ice_addresses": ["127.0.0.1"], **sections.pop("call", {})}
+    call = {"ice_addresses": list(LOOPBACK), **sections.pop("call", {})}
     access = {"trusted_keys": cloud.issuer.trusted_keys(), **sections.pop("access", {})}
     config = make_config(tmp_path, cloud={"url": cloud.panel_url, "token": cloud.panel_token}, call=call,
                          access=access, **sections)
@@ -168,3 +169,82 @@ async def start_cloud_and_panel(tmp_path, **sections):
     running.cloud = cloud
     await until(lambda: running.app.state.cloud_online, what="cloud link up")
     return cloud, running
+
+
+VP8 = {"mimeType": "video/VP8", "clockRate": 90000, "payloadType": 96}
+OPUS = {"mimeType": "audio/opus", "clockRate": 48000, "channels": 2, "payloadType": 111}
+
+
+async def first_encoders(pc) -> dict[str, object]:
+    """The encoder each of pc's senders creates for its first frame, as aiortc's RTP loop
+    would ask for it (`_next_encoded_frame`), by kind; no network needed."""
+    from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+    out = {}
+    for sender in pc.getSenders():
+        codec = RTCRtpCodecParameters(**(VP8 if sender.kind == "video" else OPUS))
+        await sender._next_encoded_frame(codec)
+        out[sender.kind] = sender._RTCRtpSender__encoder
+    return out
+
+
+def local_hosts(pc) -> set[str]:
+    """The addresses of pc's gathered local candidates, every transport."""
+    return {c.ip for t in pc.getTransceivers()
+            for c in t.receiver.transport.transport.iceGatherer.getLocalCandidates()}
+
+
+def assert_aiortc_and_aioice_unpatched() -> None:
+    """aiortc's and aioice's module functions and classes are their own (nobody in this
+    process replaced them)."""
+    import aioice
+    import aioice.ice
+    from aiortc import codecs, rtcicetransport, rtcrtpsender, rtp
+    assert rtcrtpsender.get_encoder is codecs.get_encoder
+    assert rtp.compute_audio_level_dbov.__module__ == "aiortc.rtp"
+    assert rtcrtpsender.RTCRtpSender._next_encoded_frame.__module__ == "aiortc.rtcrtpsender"
+    assert aioice.ice.get_host_addresses.__module__ == "aioice.ice"
+    assert rtcicetransport.Connection is aioice.Connection is aioice.ice.Connection
+    for name in ("get_component_candidates", "add_remote_candidate", "request_received", "gather_candidates"):
+        method = getattr(aioice.ice.Connection, name)
+        assert (method.__module__, method.__qualname__) == ("aioice.ice", f"Connection.{name}"), name
+
+
+async def stock_aiortc_peer() -> dict:
+    """A stock aiortc RTCPeerConnection made here and now, sending video and audio, as any
+    aiortc user would make one (but no STUN server: nothing leaves the machine). What
+    it gathered (`hosts`), what aioice's own get_host_addresses says (`expected_hosts`),
+    its senders' classes and first encoders."""
+    from aioice.ice import get_host_addresses
+    from aiortc import RTCConfiguration, RTCPeerConnection
+    from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+
+    assert_aiortc_and_aioice_unpatched()
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    try:
+        pc.addTransceiver(VideoStreamTrack(), direction="sendonly")
+        pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        return {"hosts": local_hosts(pc), "expected_hosts": set(get_host_addresses(use_ipv4=True, use_ipv6=True)),
+                "senders": {type(s) for s in pc.getSenders()}, "encoders": await first_encoders(pc),
+                "connections": {type(t.receiver.transport.transport.iceGatherer._connection)
+                                for t in pc.getTransceivers()}}
+    finally:
+        await pc.close()
+
+
+def assert_stock(peer: dict) -> None:
+    """stock_aiortc_peer() found aiortc's own encoders, with aiortc's defaults, and
+    aioice's own gathering."""
+    import aioice
+    from aiortc.codecs.opus import OpusEncoder
+    from aiortc.codecs.vpx import DEFAULT_BITRATE, Vp8Encoder
+    from aiortc.rtcrtpsender import RTCRtpSender
+    assert peer["senders"] == {RTCRtpSender}
+    video, audio = peer["encoders"]["video"], peer["encoders"]["audio"]
+    assert type(video) is Vp8Encoder and video.target_bitrate == DEFAULT_BITRATE
+    assert not hasattr(video, "max_bitrate")                       # no ceiling of ours
+    assert type(audio) is OpusEncoder
+    assert (audio.codec.bit_rate, audio.codec.layout.name) == (96000, "stereo")   # aiortc's, not mono 32 kbps
+    assert peer["connections"] == {aioice.Connection}
+    assert peer["hosts"] == peer["expected_hosts"]
+    assert "127.0.0.1" not in peer["hosts"]                        # aioice leaves loopback out

@@ -21,38 +21,49 @@ it, not aiortc's stereo at 96 kbps. Each sent audio frame also gets its level (R
 sample: 1.7 % of a core on the event loop at 50 frames a second. `audio_level_dbov`
 gives the same number with numpy.
 
-aiortc creates encoders itself, with no per-connection hook, so `install()` replaces
-the one factory it calls and the level function (process-wide, like `ice.restrict`:
-a panel runs one set of calls).
+All of it applies to the panel's own senders only. aiortc has no encoder option: an
+RTCRtpSender creates its encoder itself, on the first frame, in
+`RTCRtpSender._next_encoded_frame` (with `aiortc.codecs.get_encoder`, and the level
+with `aiortc.rtp.compute_audio_level_dbov`, both looked up in aiortc's modules). The
+seam is that one method: `use(sender, max_video_kbps)` makes a sender a
+`PanelRtpSender`, aiortc's class with `_next_encoded_frame` overridden (aiortc 1.16's,
+but for those two calls), and a ceiling of its own. The encoder stays in aiortc's
+attribute (`_RTCRtpSender__encoder`), where aiortc's REMB handler sets its bitrate and
+`_run_rtp` releases it. aiortc's modules and classes are not changed, so any other
+RTCPeerConnection in the process (the Python softphone, a stock aiortc peer) encodes
+with aiortc's own encoders. `panel/call/peer.py` applies `use` to every sender of a
+panel peer connection.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import multiprocessing
 
 import av
 import numpy as np
-from aiortc import rtcrtpsender, rtp
 from aiortc.codecs import get_encoder as aiortc_get_encoder
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.opus import SAMPLE_RATE as OPUS_SAMPLE_RATE
 from aiortc.codecs.opus import SAMPLES_PER_FRAME as OPUS_SAMPLES_PER_FRAME
 from aiortc.codecs.opus import OpusEncoder
 from aiortc.codecs.vpx import Vp8Encoder, number_of_threads
-from av import AudioResampler
+from aiortc.rtcrtpsender import RTCEncodedFrame, RTCRtpSender
+from av import AudioFrame, AudioResampler
+from av.frame import Frame
 
 VP8_SPEED = -12             # libvpx cpu-used in realtime mode; aiortc uses -6
 VP8_NOISE_SENSITIVITY = 0   # no denoiser; aiortc uses 4 (adaptive, luma and chroma)
 OPUS_BITRATE = 32_000       # mono speech; aiortc sends stereo at 96 kbps
-
-_max_bitrate = 1_000_000
+DEFAULT_MAX_VIDEO_KBPS = 1000   # `[call] max_video_kbps`'s default
 
 
 class _Ceiling:
     """target_bitrate, as the REMB handler and the encoder read it, never above the ceiling."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_video_kbps: int = DEFAULT_MAX_VIDEO_KBPS) -> None:
+        self.max_bitrate = max_video_kbps * 1000
         super().__init__()
         self.target_bitrate = self.target_bitrate     # aiortc's start value may be above it
 
@@ -64,7 +75,7 @@ class _Ceiling:
     def target_bitrate(self, bitrate: int) -> None:
         # `super().target_bitrate = x` does not reach the base class's setter: call it.
         base = super(_Ceiling, type(self)).target_bitrate
-        base.fset(self, min(bitrate, _max_bitrate))
+        base.fset(self, min(bitrate, self.max_bitrate))
 
 
 class PanelVp8Encoder(_Ceiling, Vp8Encoder):
@@ -120,20 +131,52 @@ class PanelOpusEncoder(OpusEncoder):
                                         frame_size=OPUS_SAMPLES_PER_FRAME)
 
 
-def install(max_video_kbps: int) -> None:
-    """Senders created from now on use the panel's encoders (Opus, VP8, H.264)."""
-    global _max_bitrate
-    _max_bitrate = max_video_kbps * 1000
-    rtcrtpsender.get_encoder = get_encoder
-    rtp.compute_audio_level_dbov = audio_level_dbov
+class PanelRtpSender(RTCRtpSender):
+    """aiortc's RTCRtpSender, encoding with `get_encoder` below and levelling audio with
+    `audio_level_dbov`. Not constructed: `use` re-classes a sender aiortc made."""
+
+    max_video_kbps: int = DEFAULT_MAX_VIDEO_KBPS
+
+    async def _next_encoded_frame(self, codec):
+        # aiortc 1.16's RTCRtpSender._next_encoded_frame, statement for statement, but for
+        # the two calls marked "ours" (aiortc's private attributes by their mangled names).
+        data = await self.track.recv()
+        if not self._enabled:
+            return None
+        audio_level = None
+        if self._RTCRtpSender__encoder is None:
+            self._RTCRtpSender__encoder = get_encoder(codec, self.max_video_kbps)        # ours
+        encoder = self._RTCRtpSender__encoder
+        if isinstance(data, Frame):
+            if isinstance(data, AudioFrame):
+                audio_level = audio_level_dbov(data)                                     # ours
+            force_keyframe = self._RTCRtpSender__force_keyframe
+            self._RTCRtpSender__force_keyframe = False
+            payloads, timestamp = await asyncio.get_running_loop().run_in_executor(
+                None, encoder.encode, data, force_keyframe)
+        else:
+            payloads, timestamp = encoder.pack(data)
+        if not payloads:
+            return None
+        return RTCEncodedFrame(payloads, timestamp, audio_level)
 
 
-def get_encoder(codec):
+def use(sender: RTCRtpSender, max_video_kbps: int = DEFAULT_MAX_VIDEO_KBPS) -> None:
+    """This sender encodes with the panel's encoders (Opus, VP8, H.264), video under
+    `max_video_kbps`. Call before it sends. Other senders are untouched."""
+    if type(sender) not in (RTCRtpSender, PanelRtpSender):
+        raise TypeError(f"encoders.use: expects aiortc's RTCRtpSender, not {type(sender).__name__}")
+    sender.__class__ = PanelRtpSender
+    sender.max_video_kbps = max_video_kbps
+
+
+def get_encoder(codec, max_video_kbps: int = DEFAULT_MAX_VIDEO_KBPS):
+    """The panel's encoder for this codec; aiortc's for the others (G.722, PCMA, PCMU)."""
     mime = codec.mimeType.lower()
     if mime == "video/vp8":
-        return PanelVp8Encoder()
+        return PanelVp8Encoder(max_video_kbps)
     if mime == "video/h264":
-        return PanelH264Encoder()
+        return PanelH264Encoder(max_video_kbps)
     if mime == "audio/opus":
         return PanelOpusEncoder()
     return aiortc_get_encoder(codec)

@@ -1,7 +1,6 @@
-"""ICE settings aiortc does not expose: which addresses a call may use.
+"""ICE settings aiortc does not expose: which addresses one peer connection may use.
 
-aiortc creates its aioice connections itself, so there is no per-connection hook
-for the two things a restricted panel needs:
+A restricted connection needs two things aiortc has no option for:
 
 - local candidates only on the given addresses. aioice gathers every interface
   except loopback, so on a single machine (tests, the emulator) it offers no usable
@@ -10,54 +9,73 @@ for the two things a restricted panel needs:
   Chromium sends checks from its LAN address too; answering them would send traffic
   to an address the panel was told not to use.
 
-`restrict(addresses)` installs both rules process-wide (a panel runs one set of
-calls); `restrict([])` lifts them. Configured by `[call] ice_addresses`.
+The seam: each aiortc `RTCIceGatherer` holds the aioice `Connection` it gathers with
+(`gatherer._connection`, shared with its `RTCIceTransport`). `restrict(gatherer,
+addresses)` turns that one object into a `RestrictedConnection`, a subclass that
+overrides three public aioice methods and adds no state but its address set:
+
+- `get_component_candidates(component, addresses)`: aioice's `gather_candidates`
+  passes it the interfaces' addresses; we bind the given ones instead;
+- `add_remote_candidate`: candidates from other addresses are dropped (mDNS names
+  too, unresolved); end-of-candidates passes;
+- `request_received`: a check from another address gets no answer at all.
+
+Nothing else in the process changes: aioice's module functions and its `Connection`
+class stay as they are, so any other RTCPeerConnection in the process (the Python
+softphone in tests, a stock aiortc peer) gathers and answers as aiortc does. aiortc
+constructs the `Connection` inside `RTCIceGatherer.__init__`, with no factory to
+pass, which is why the object's class is changed rather than a subclass constructed;
+`panel/call/peer.py` calls `restrict` on every gatherer a peer connection creates,
+before anything is gathered. Configured by `[call] ice_addresses`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
-from aioice import ice
+from aioice import Connection, TransportPolicy
 
 log = logging.getLogger(__name__)
 
-_original_get_host_addresses = ice.get_host_addresses
-_original_add_remote_candidate = ice.Connection.add_remote_candidate
-_original_request_received = ice.Connection.request_received
-_allowed: frozenset[str] = frozenset()
+
+class RestrictedConnection(Connection):
+    """aioice's Connection, using and answering only `allowed` addresses. Not constructed:
+    `restrict` re-classes the connection aiortc made."""
+
+    allowed: frozenset[str] = frozenset()
+
+    async def get_component_candidates(self, component: int, addresses: list[str], timeout: int = 5):
+        # aioice passes no addresses with the relay policy; keep that (no host candidates).
+        if self._transport_policy == TransportPolicy.ALL:
+            addresses = [a for a in sorted(self.allowed)
+                         if (":" in a and self._use_ipv6) or (":" not in a and self._use_ipv4)]
+        return await super().get_component_candidates(component, addresses, timeout)
+
+    async def add_remote_candidate(self, remote_candidate) -> None:
+        # None is end-of-candidates; an mDNS name or another address is dropped unresolved.
+        if remote_candidate is not None and remote_candidate.host not in self.allowed:
+            log.debug("ICE: ignoring remote candidate %s (not in ice_addresses)", remote_candidate.host)
+            return
+        await super().add_remote_candidate(remote_candidate)
+
+    def request_received(self, message, addr, protocol) -> None:
+        if addr[0] not in self.allowed:
+            return          # no answer at all: the check came from an address we must not use
+        super().request_received(message, addr, protocol)
 
 
-def restrict(addresses: list[str] | tuple[str, ...]) -> None:
-    global _allowed
-    _allowed = frozenset(addresses)
-    if _allowed:
-        ice.get_host_addresses = _restricted_host_addresses
-        ice.Connection.add_remote_candidate = _filtered_add_remote_candidate
-        ice.Connection.request_received = _filtered_request_received
-    else:
-        ice.get_host_addresses = _original_get_host_addresses
-        ice.Connection.add_remote_candidate = _original_add_remote_candidate
-        ice.Connection.request_received = _original_request_received
+def restrict(gatherer, addresses: Iterable[str]) -> None:
+    """This RTCIceGatherer's connection (and so its RTCIceTransport) uses only `addresses`.
+    Call before it gathers. Other gatherers are untouched."""
+    connection = gatherer._connection
+    if not isinstance(connection, Connection) or connection._local_candidates_start:
+        raise RuntimeError("ice.restrict: expects an aioice Connection that has not gathered yet")
+    connection.__class__ = RestrictedConnection
+    connection.allowed = frozenset(addresses)
 
 
-def allowed() -> frozenset[str]:
-    return _allowed
-
-
-def _restricted_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
-    return [a for a in sorted(_allowed) if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
-
-
-async def _filtered_add_remote_candidate(self, candidate) -> None:
-    # None is end-of-candidates; an mDNS name or another address is dropped unresolved.
-    if candidate is not None and candidate.host not in _allowed:
-        log.debug("ICE: ignoring remote candidate %s (not in ice_addresses)", candidate.host)
-        return
-    await _original_add_remote_candidate(self, candidate)
-
-
-def _filtered_request_received(self, message, addr, protocol) -> None:
-    if addr[0] not in _allowed:
-        return          # no answer at all: the check came from an address we must not use
-    _original_request_received(self, message, addr, protocol)
+def allowed(gatherer) -> frozenset[str] | None:
+    """The addresses this gatherer is restricted to, None when it is not."""
+    connection = gatherer._connection
+    return connection.allowed if isinstance(connection, RestrictedConnection) else None

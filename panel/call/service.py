@@ -4,6 +4,9 @@ cloud signaling and the media session. Protocol: docs/signaling.md.
 Everything here runs on the event-loop thread. What the cloud says (`on_message`,
 `on_link`, routed here by the app) becomes a core event (`dispatch`); what the core
 decides (StartCall, StopCall) comes in through `start_call` / `stop_call`.
+
+`ice_addresses` and `max_video_kbps` (`[call]` in the config) go to each call's peer
+connection (panel/call/peer.py) and nowhere else in the process.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Callable
 from .. import memory
 from ..core import effects as fx
 from ..core import events as ev
+from .encoders import DEFAULT_MAX_VIDEO_KBPS
 from .session import CallSession
 from .signaling import SignalingClient
 
@@ -25,11 +29,13 @@ class CallService:
     def __init__(self, *, signaling: SignalingClient, door_name: str, camera, fps: float,
                  open_microphone: Callable[[], object], speaker, ice_servers: list[str], video_codecs: list[str],
                  dispatch: Callable[[ev.Event], list[fx.Effect]],
-                 may_unlock: Callable[[str, str], bool]):
+                 may_unlock: Callable[[str, str], bool],
+                 ice_addresses: list[str] | tuple[str, ...] = (), max_video_kbps: int = DEFAULT_MAX_VIDEO_KBPS):
         self.door_name = door_name
         self.camera, self.fps = camera, fps
         self.open_microphone, self.speaker = open_microphone, speaker
         self.ice_servers, self.video_codecs = ice_servers, video_codecs
+        self.ice_addresses, self.max_video_kbps = tuple(ice_addresses), max_video_kbps
         self.dispatch = dispatch
         self.may_unlock = may_unlock            # (resident_id, device) -> allowed to open without a call
         self.signaling = signaling
@@ -107,7 +113,8 @@ class CallService:
         self._end_session(None)
         self.session = CallSession(call_id, device, camera=self.camera, fps=self.fps,
                                    microphone=self.open_microphone(), speaker=self.speaker, ice=self.ice_servers,
-                                   video_codecs=self.video_codecs,
+                                   video_codecs=self.video_codecs, ice_addresses=self.ice_addresses,
+                                   max_video_kbps=self.max_video_kbps,
                                    on_failed=lambda reason: self._media_failed(call_id, reason))
         self._spawn(self._send_offer(self.session))
 

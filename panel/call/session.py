@@ -1,6 +1,9 @@
 """One call's media: an aiortc RTCPeerConnection from the panel to the device that
 accepted. The panel sends camera video and microphone audio and plays the
-resident's audio; it offers, the device answers."""
+resident's audio; it offers, the device answers.
+
+The connection is a `peer.PeerConnection`: ICE restricted to `ice_addresses` (when
+given) and the panel's encoders under `max_video_kbps`, for this connection only."""
 
 from __future__ import annotations
 
@@ -8,10 +11,12 @@ import logging
 import re
 from collections.abc import Callable
 
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCIceServer, RTCSessionDescription
 from aiortc.rtcrtpsender import RTCRtpSender
 
+from .encoders import DEFAULT_MAX_VIDEO_KBPS
 from .media import CameraVideoTrack
+from .peer import PeerConnection
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +35,11 @@ def ice_servers(urls: list[str]) -> list[RTCIceServer]:
 
 class CallSession:
     def __init__(self, call_id: str, device: str, *, camera, fps: float, microphone, speaker,
-                 ice: list[str], video_codecs: list[str], on_failed: Callable[[str], None]):
+                 ice: list[str], video_codecs: list[str], on_failed: Callable[[str], None],
+                 ice_addresses: list[str] | tuple[str, ...] = (), max_video_kbps: int = DEFAULT_MAX_VIDEO_KBPS):
         self.call_id, self.device = call_id, device
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers(ice)))
+        self.pc = PeerConnection(RTCConfiguration(iceServers=ice_servers(ice)),
+                                 ice_addresses=ice_addresses, max_video_kbps=max_video_kbps)
         self.video = CameraVideoTrack(camera, fps)
         self.microphone = microphone
         self.speaker = speaker

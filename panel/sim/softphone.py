@@ -3,6 +3,12 @@
 Speaks the device side of docs/signaling.md: signs in to the dev cloud, rings,
 accepts or declines, answers the panel's media offer with a microphone tone,
 counts the video and audio it receives, and presses the buttons a resident has.
+
+Its media is a stock aiortc peer: aiortc's encoders and, unless told otherwise,
+aiortc's ICE gathering. On one machine aioice offers no loopback candidate, so tests
+and scripts pass `ice_addresses=["127.0.0.1"]`, which restricts this softphone's own
+connections (panel/call/peer.py) and nothing else: nothing is inherited from a panel
+running in the same process.
 """
 
 from __future__ import annotations
@@ -10,22 +16,25 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Iterable
 
 import aiohttp
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
 from hal.audio import ToneTrack
+from panel.call.peer import PeerConnection
 
 log = logging.getLogger(__name__)
 
 
 class Softphone:
-    def __init__(self, url: str, device: str = "softphone"):
+    def __init__(self, url: str, device: str = "softphone", *, ice_addresses: Iterable[str] = ()):
         self.url, self.device = url, device
+        self.ice_addresses = tuple(ice_addresses)
         self.messages: asyncio.Queue[dict] = asyncio.Queue()
         self.seen: list[dict] = []
-        self.pc: RTCPeerConnection | None = None
+        self.pc: PeerConnection | None = None
         self.video_frames = 0
         self.audio_frames = 0
         self.first_frame = asyncio.Event()
@@ -112,7 +121,7 @@ class Softphone:
     # -- media ------------------------------------------------------------------------------
     async def _answer(self, m: dict) -> None:
         await self._close_media()
-        self.pc = pc = RTCPeerConnection()
+        self.pc = pc = PeerConnection(ice_addresses=self.ice_addresses)     # aiortc's encoders
         tone = ToneTrack(frequency=660)
 
         @pc.on("track")

@@ -10,7 +10,7 @@ import pytest
 from panel.access import qr_code
 from panel.sim.cloud import LOG_KEEP
 from panel.sim.softphone import Softphone
-from tests.support import start_cloud_and_panel, stop_world, until
+from tests.support import LOOPBACK, assert_stock, start_cloud_and_panel, stock_aiortc_peer, stop_world, until
 
 OLIVIA = "r01"          # Olivia Smith, flat 1A, in the demo property
 
@@ -21,7 +21,7 @@ async def world(tmp_path):
     phones: list[Softphone] = []
 
     async def phone(device: str, resident: str = OLIVIA) -> Softphone:
-        p = Softphone(cloud.device_url(resident, device), device)
+        p = Softphone(cloud.device_url(resident, device), device, ice_addresses=LOOPBACK)
         await p.connect()
         phones.append(p)
         return p
@@ -110,7 +110,7 @@ async def test_decline_then_call_again_then_accept(world):
 
 async def test_no_answer_stops_the_ringing(tmp_path):
     cloud, panel = await start_cloud_and_panel(tmp_path, call={"ring_timeout_seconds": 1})
-    a = Softphone(cloud.device_url(OLIVIA, "phone-a"), "phone-a")
+    a = Softphone(cloud.device_url(OLIVIA, "phone-a"), "phone-a", ice_addresses=LOOPBACK)
     try:
         await a.connect()
         await call_olivia(panel)
@@ -133,6 +133,43 @@ async def test_visitor_cancels_while_ringing(world):
     assert (await panel.press("Cancel"))["screen"] == "directory"
     assert (await a.expect("cancelled"))["reason"] == "cancelled"
     assert cloud.calls == {}
+
+
+async def test_a_stock_aiortc_peer_beside_a_panel_call_is_aiortcs_own(world):
+    """The panel's encoders and ICE restriction belong to its call's connection: the
+    softphone and a stock RTCPeerConnection made during the call, in this same process,
+    encode and gather as aiortc does (the softphone restricts its ICE: its own setting)."""
+    from aiortc.codecs.opus import OpusEncoder
+    from aiortc.rtcrtpsender import RTCRtpSender
+
+    from panel.call import encoders, ice
+
+    cloud, panel, phone = world
+    a = await phone("phone-a")
+    await in_call_with(panel, a, frames=3)
+    await until(lambda: a.audio_frames >= 3 and panel.app.speaker.frames >= 3, timeout=10,
+                what="audio both ways (each side's audio encoder made)")
+
+    stock = await stock_aiortc_peer()
+    assert_stock(stock)
+
+    session = panel.app.calls.session
+    senders = {s.kind: s for s in session.pc.getSenders()}
+    assert {type(s) for s in senders.values()} == {encoders.PanelRtpSender}
+    video, audio = (senders[k]._RTCRtpSender__encoder for k in ("video", "audio"))
+    assert isinstance(video, encoders.PanelVp8Encoder) and video.max_bitrate == 1_000_000
+    assert isinstance(audio, encoders.PanelOpusEncoder) and audio.codec.bit_rate == 32_000
+    for t in session.pc.getTransceivers():
+        transport = t.receiver.transport.transport
+        assert ice.allowed(transport.iceGatherer) == {"127.0.0.1"}
+        assert {c.ip for c in transport.iceGatherer.getLocalCandidates()} == {"127.0.0.1"}
+        assert {c.ip for c in transport.getRemoteCandidates()} <= {"127.0.0.1"}
+
+    [phone_sender] = [s for s in a.pc.getSenders() if s.track is not None]
+    assert type(phone_sender) is RTCRtpSender
+    assert type(phone_sender._RTCRtpSender__encoder) is OpusEncoder
+    assert all(ice.allowed(t.receiver.transport.transport.iceGatherer) == {"127.0.0.1"}
+               for t in a.pc.getTransceivers())
 
 
 async def test_resident_hangs_up(world):
@@ -299,7 +336,7 @@ async def test_cloud_down_then_back(world, tmp_path):
 @pytest.mark.parametrize("codec", ["H264", "VP8"])
 async def test_video_codec_follows_the_configured_preference(tmp_path, codec):
     cloud, panel = await start_cloud_and_panel(tmp_path, call={"video_codecs": [codec]})
-    a = Softphone(cloud.device_url(OLIVIA, "phone-a"), "phone-a")
+    a = Softphone(cloud.device_url(OLIVIA, "phone-a"), "phone-a", ice_addresses=LOOPBACK)
     try:
         await a.connect()
         await call_olivia(panel)

@@ -19,7 +19,7 @@ from panel.access import qr_code
 from panel.scanner.decoders import default_decoder
 from panel.sim.softphone import Softphone
 from tests.integration.test_calls import OLIVIA
-from tests.support import start_cloud_and_panel, stop_world, until
+from tests.support import LOOPBACK, start_cloud_and_panel, stop_world, until
 
 
 class Staff:
@@ -43,7 +43,7 @@ async def world(tmp_path):
     phones = []
 
     async def phone(device: str, resident: str = OLIVIA) -> Softphone:
-        p = Softphone(cloud.device_url(resident, device), device)
+        p = Softphone(cloud.device_url(resident, device), device, ice_addresses=LOOPBACK)
         await p.connect()
         phones.append(p)
         return p

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 from aiortc import rtcrtpsender, rtp
+from aiortc.codecs import get_encoder as aiortc_get_encoder
 from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
@@ -21,11 +22,13 @@ AIORTC_AUDIO_LEVEL = rtp.compute_audio_level_dbov
 
 @pytest.fixture
 def ceiling():
-    """encoders.install, given the ceiling in kbps; aiortc's own functions back afterwards."""
-    saved = rtcrtpsender.get_encoder, rtp.compute_audio_level_dbov
-    yield encoders.install
-    encoders.install(1000)
-    rtcrtpsender.get_encoder, rtp.compute_audio_level_dbov = saved
+    """The panel's encoder for a codec, given the ceiling in kbps (encoders.get_encoder,
+    what a panel sender calls). Nothing process-wide is installed, so nothing to undo."""
+    def panel_encoder(kbps: int):
+        return lambda codec: encoders.get_encoder(codec, kbps)
+    yield panel_encoder
+    assert rtcrtpsender.get_encoder is aiortc_get_encoder          # aiortc's own, untouched
+    assert rtp.compute_audio_level_dbov is AIORTC_AUDIO_LEVEL
 
 
 def codec(mime: str) -> RTCRtpCodecParameters:
@@ -56,11 +59,11 @@ def encode_all(encoder, frames) -> tuple[list[bytes], list[np.ndarray]]:
     return sent, decoded
 
 
-def panel_and_aiortc(frames, bitrate: int):
-    """encode_all of the same frames by the panel's VP8 encoder and by aiortc's, each asked
-    for `bitrate` (what the receiver's estimate says)."""
+def panel_and_aiortc(frames, bitrate: int, max_video_kbps: int = 1000):
+    """encode_all of the same frames by the panel's VP8 encoder (under `max_video_kbps`) and
+    by aiortc's, each asked for `bitrate` (what the receiver's estimate says)."""
     results = []
-    for encoder in (encoders.PanelVp8Encoder(), Vp8Encoder()):
+    for encoder in (encoders.PanelVp8Encoder(max_video_kbps), Vp8Encoder()):
         encoder.target_bitrate = bitrate
         results.append(encode_all(encoder, frames))
     return results
@@ -75,19 +78,19 @@ def kbps(sent: list[bytes], skip: int) -> float:
 OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=111)
 
 
-def test_installed_encoders_are_the_panels_and_aiortcs_for_the_rest(ceiling):
-    ceiling(800)
-    assert isinstance(rtcrtpsender.get_encoder(codec("video/VP8")), encoders.PanelVp8Encoder)
-    assert isinstance(rtcrtpsender.get_encoder(codec("video/H264")), encoders.PanelH264Encoder)
-    assert isinstance(rtcrtpsender.get_encoder(OPUS), encoders.PanelOpusEncoder)
+def test_panel_encoders_are_the_panels_and_aiortcs_for_the_rest(ceiling):
+    get_encoder = ceiling(800)
+    assert isinstance(get_encoder(codec("video/VP8")), encoders.PanelVp8Encoder)
+    assert isinstance(get_encoder(codec("video/H264")), encoders.PanelH264Encoder)
+    assert isinstance(get_encoder(OPUS), encoders.PanelOpusEncoder)
     pcmu = RTCRtpCodecParameters(mimeType="audio/PCMU", clockRate=8000, channels=1, payloadType=0)
-    assert type(rtcrtpsender.get_encoder(pcmu)).__name__ == "PcmuEncoder"
+    assert type(get_encoder(pcmu)).__name__ == "PcmuEncoder"
+    assert type(rtcrtpsender.get_encoder(codec("video/VP8"))) is Vp8Encoder       # aiortc's still aiortc's
 
 
 @pytest.mark.parametrize("mime", ["video/VP8", "video/H264"])
 def test_the_receivers_estimate_cannot_lift_the_bitrate_over_the_ceiling(ceiling, mime):
-    ceiling(800)
-    encoder = rtcrtpsender.get_encoder(codec(mime))
+    encoder = ceiling(800)(codec(mime))
     assert encoder.target_bitrate <= 800_000                 # H.264 starts at 1 Mbps in aiortc
     encoder.target_bitrate = 5_000_000                       # what a REMB on a fast LAN says
     assert encoder.target_bitrate == 800_000
@@ -95,10 +98,9 @@ def test_the_receivers_estimate_cannot_lift_the_bitrate_over_the_ceiling(ceiling
     assert encoder.target_bitrate == 600_000
 
 
-def test_vp8_holds_the_ceiling_where_aiortc_would_send_one_and_a_half_megabits(ceiling):
-    ceiling(400)
+def test_vp8_holds_the_ceiling_where_aiortc_would_send_one_and_a_half_megabits():
     frames = camera_frames(45)
-    (ours_sent, decoded), (theirs_sent, _) = panel_and_aiortc(frames, 5_000_000)
+    (ours_sent, decoded), (theirs_sent, _) = panel_and_aiortc(frames, 5_000_000, max_video_kbps=400)
     assert kbps(ours_sent, 15) < 400 * 1.25
     assert kbps(theirs_sent, 15) > 1000                      # the same frames, no ceiling
     assert len(decoded) == len(frames)
@@ -110,8 +112,7 @@ def luma_psnr(sent: list[np.ndarray], decoded: list[np.ndarray]) -> float:
     return float(10 * np.log10(255 ** 2 / mse))
 
 
-def test_vp8_decodes_to_the_picture_that_went_in_as_well_as_aiortcs(ceiling):
-    ceiling(1000)
+def test_vp8_decodes_to_the_picture_that_went_in_as_well_as_aiortcs():
     frames = camera_frames(30)
     (_, decoded), (_, baseline) = panel_and_aiortc(frames, 1_000_000)
     assert len(decoded) == len(frames)                       # every frame, none dropped
@@ -119,9 +120,8 @@ def test_vp8_decodes_to_the_picture_that_went_in_as_well_as_aiortcs(ceiling):
     assert ours_db > 30 and ours_db > theirs_db - 1.0, (ours_db, theirs_db)
 
 
-def test_vp8_keyframe_on_request_and_a_new_size_reopens_the_encoder(ceiling):
-    ceiling(1000)
-    encoder = encoders.PanelVp8Encoder()
+def test_vp8_keyframe_on_request_and_a_new_size_reopens_the_encoder():
+    encoder = encoders.PanelVp8Encoder(1000)
     frames = camera_frames(4)
     sent, _ = encode_all(encoder, frames)
     assert sent[0][0] & 1 == 0 and sent[1][0] & 1 == 1       # VP8: bit 0 clear = keyframe
@@ -152,8 +152,7 @@ def test_opus_goes_out_mono_at_speech_bitrate_and_decodes_to_the_voice(ceiling):
 
     from hal.audio import rms
 
-    ceiling(1000)
-    ours, theirs = rtcrtpsender.get_encoder(OPUS), OpusEncoder()
+    ours, theirs = ceiling(1000)(OPUS), OpusEncoder()
     t = np.arange(48000) / 48000                                # one second of a 440 Hz tone
     wave = (np.sin(2 * np.pi * 440 * t) * 0.2 * 32767).astype(np.int16)
     frames = []
