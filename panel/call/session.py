@@ -11,6 +11,7 @@ from collections.abc import Callable
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcrtpsender import RTCRtpSender
 
+from .. import trace
 from .media import CameraVideoTrack
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ def ice_servers(urls: list[str]) -> list[RTCIceServer]:
 class CallSession:
     def __init__(self, call_id: str, device: str, *, camera, fps: float, microphone, speaker,
                  ice: list[str], video_codecs: list[str], on_failed: Callable[[str], None]):
+        trace.point("call.session.new", call_id=call_id)
         self.call_id, self.device = call_id, device
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers(ice)))
         self.video = CameraVideoTrack(camera, fps)
@@ -48,13 +50,19 @@ class CallSession:
             if track.kind == "audio":
                 self.speaker.play(track)
 
+        @self.pc.on("iceconnectionstatechange")
+        def on_ice():
+            trace.point("call.ice", call_id=call_id, state=self.pc.iceConnectionState)
+
         @self.pc.on("connectionstatechange")
         async def on_state():
+            trace.point("call.connection", call_id=call_id, state=self.pc.connectionState)
             log.info("call %s: connection %s", call_id, self.pc.connectionState)
             # aiortc reports a lost ICE consent (the peer's network went away) as "closed"
             # rather than "failed"; either, when we did not close it ourselves, ends the call.
             if self.pc.connectionState in ("failed", "closed") and not self._closed:
                 self._on_failed("network")
+        trace.point("call.session.ready", call_id=call_id)
 
     def _prefer_codecs(self, names: list[str]) -> None:
         capabilities = RTCRtpSender.getCapabilities("video").codecs
@@ -66,11 +74,15 @@ class CallSession:
 
     async def offer(self) -> str:
         """The complete offer (aiortc gathers every candidate before it returns)."""
+        trace.point("call.offer.start", call_id=self.call_id)
         await self.pc.setLocalDescription(await self.pc.createOffer())
+        trace.point("call.offer.done", call_id=self.call_id)
         return self.pc.localDescription.sdp
 
     async def answer(self, sdp: str) -> None:
+        trace.point("call.answer.start", call_id=self.call_id)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        trace.point("call.answer.done", call_id=self.call_id)
 
     def set_video(self, on: bool) -> None:
         """The resident turned the visitor's video off or on: stop or resume sending it."""
