@@ -108,8 +108,6 @@ def instrument_panel(app, cloud: DevCloud, mark: Marks):
     unsubscribe. Two seams are not the panel's: the relay backend's `set` (hal: what
     drives the relay) and aioice's connectivity checks (a class of a library this
     process only uses for the panel) are wrapped."""
-    bu.bridge_shell_trace(app)              # strike.* until the shell emits them itself
-
     def on_point(name: str, f: dict) -> None:
         if name in _MARKS:
             if not name.startswith("call.encode") or f.get("codec") != "audio":
@@ -186,6 +184,7 @@ async def bench_latency(calls: int, tmp: Path) -> dict:
               .replace("screen", message_seconds=0.5))
     ready = asyncio.get_running_loop().create_future()
     app = App(config, on_ready=lambda info: ready.done() or ready.set_result(info))
+    bu.bridge_shell_trace(app)              # strike.* until the shell emits them itself (before run())
     task = asyncio.create_task(app.run())
     await asyncio.wait([ready, task], timeout=20, return_when=asyncio.FIRST_COMPLETED)
     if task.done():
