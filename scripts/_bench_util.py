@@ -20,10 +20,9 @@ from panel.remote.measure import Proc, percentile
 # -- statistics and tables --------------------------------------------------------------
 
 
-def pct(values, q: float) -> float:
-    """The q-th percentile: panel.remote.measure.percentile (linear interpolation between
-    closest ranks, numpy's default); nan for no values."""
-    return percentile(values, q)
+# The q-th percentile, q in 0..100: linear interpolation between closest ranks (numpy's
+# default); nan for no values. The one in panel.remote.measure, under its short name here.
+pct = percentile
 
 
 def med(values) -> float:
