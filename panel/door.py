@@ -54,7 +54,6 @@ class DoorController:
 
     # -- what the hardware says (event-loop thread) -----------------------------------------
     def on_hardware(self, event: hw.HardwareEvent) -> None:
-        trace.point("hardware", event=event)
         match event:
             case hw.CardPresented():
                 # Checked once the panel is up: the revocations may not be loaded yet.
@@ -68,6 +67,9 @@ class DoorController:
                 log.debug("reader keys: %r", event.keys)
             case hw.ExitPressed():
                 self.dispatch(ev.DoorOpenRequested("exit"))
+            case hw.StrikeReleased() | hw.StrikeRelocked():
+                trace.point("strike.released" if isinstance(event, hw.StrikeReleased) else "strike.relocked")
+                self.dispatch(event)
             case _:
                 self.dispatch(event)
 

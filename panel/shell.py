@@ -78,9 +78,9 @@ class Shell:
 
     def dispatch(self, event) -> list[fx.Effect]:
         """Apply one event now, on the event-loop thread, and start its effects (returned)."""
+        trace.point("app.dispatch.start", event=type(event).__name__)
         before = self.state
         self.state, effects = step(self.state, event, self.clock.monotonic(), self.rules)
-        trace.point("event", event=event, effects=effects)
         for effect in effects:
             carrier = self._carriers.get(type(effect))
             if carrier is None:
@@ -96,6 +96,7 @@ class Shell:
             self._changed.set()
             for fn in self._watchers:
                 fn(before, self.state)
+        trace.point("app.dispatch.end")
         return effects
 
     async def run_deadlines(self) -> None:

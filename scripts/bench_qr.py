@@ -91,10 +91,6 @@ def timed(decoder, gray, repeat):
     return codes, statistics.median(times)
 
 
-def p95(values):
-    return float(np.percentile(values, 95))
-
-
 def camera_frame(text: str, size: tuple[int, int], with_code: bool = True, seed: int = 7) -> np.ndarray:
     """A grey camera frame: textured wall, light falling off to one side, and (if
     ``with_code``) a phone screen showing the code, tilted, slightly out of focus."""
@@ -147,7 +143,7 @@ def decoder_tables(args) -> dict:
             ms = [t for _, t in results]
             rates[d.name] = 100 * read / len(photos)
             print(f"| {d.name} | {read}/{len(photos)} | {100 * read / len(photos):.1f}% "
-                  f"| {statistics.median(ms):.2f} | {p95(ms):.2f} |")
+                  f"| {statistics.median(ms):.2f} | {bu.pct(ms, 95):.2f} |")
     else:
         print(f"(photo set not found at {args.photos}; skipped)")
 

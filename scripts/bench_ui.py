@@ -16,8 +16,10 @@
    with HOME in a temporary folder; and the panel alone (App, no cloud) in this
    process, so its threads can be told apart by name, with the synthetic camera and
    with a still scene (a folder of one image). utime+stime of each thread from
-   /proc/PID/task/*/stat over the idle period. The event-loop thread lays out and
-   draws; the camera and the QR decoder run on other threads. Target: under 3 %.
+   /proc/PID/task/*/stat over the idle period (panel.remote.measure.Proc). Percentiles:
+   panel.remote.measure.percentile (linear interpolation between closest ranks). The
+   event-loop thread lays out and draws; the camera and the QR decoder run on other
+   threads. Target: under 3 %.
 """
 
 from __future__ import annotations
@@ -28,11 +30,9 @@ import os
 import random
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
@@ -44,6 +44,9 @@ sys.path.insert(0, str(ROOT))
 from rapidfuzz import fuzz, process  # noqa: E402
 
 from panel.config import Config  # noqa: E402
+from panel.remote import PanelProcess  # noqa: E402
+from panel.remote.measure import Proc  # noqa: E402
+from panel.remote.measure import percentile as pct  # noqa: E402
 from panel.core.machine import Screen, initial_state  # noqa: E402
 from panel.directory import Directory, Resident, fold, load_property  # noqa: E402
 from panel.ui import renderer as rendering  # noqa: E402
@@ -101,11 +104,6 @@ class OldDirectory:
                                 score_cutoff=75 if len(q) > 2 else 90)
         rest = [i for _, _, i in fuzzy if i not in taken]
         return [self.residents[i] for i in (prefix + rest)[:limit]]
-
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
 def bench_search(n: int, rounds: int) -> list[tuple]:
@@ -211,15 +209,16 @@ async def _idle_in_process(config: Config, seconds: float) -> tuple:
         await asyncio.sleep(0.05)
     await asyncio.sleep(3)              # start-up work done
     names = {t.native_id: t.name for t in threading.enumerate()}
-    before, frames, decoded, wall = _thread_ticks(os.getpid()), app.display.frames, app.scanner.frames_decoded, \
+    me = Proc()
+    before, frames, decoded, wall = me.thread_cpu_seconds(), app.display.frames, app.scanner.frames_decoded, \
         time.monotonic()
     await asyncio.sleep(seconds)
-    after, elapsed = _thread_ticks(os.getpid()), time.monotonic() - wall
+    after, elapsed = me.thread_cpu_seconds(), time.monotonic() - wall
     names.update({t.native_id: t.name for t in threading.enumerate()})
     per = {}
     for tid, t in after.items():
         name = re.sub(r"_\d+$", "", names.get(tid, "native"))          # asyncio_0, asyncio_1 -> asyncio
-        per[name] = per.get(name, 0) + 100 * (t - before.get(tid, 0)) / os.sysconf("SC_CLK_TCK") / elapsed
+        per[name] = per.get(name, 0) + 100 * (t - before.get(tid, 0)) / elapsed
     screen = app.state.screen.value
     redraws, decodes = app.display.frames - frames, app.scanner.frames_decoded - decoded
     app.stop()
@@ -228,43 +227,22 @@ async def _idle_in_process(config: Config, seconds: float) -> tuple:
 
 
 def _idle_subprocess(args: list[str], home: str, seconds: float) -> tuple:
-    env = {**os.environ, "HOME": home, "SDL_VIDEODRIVER": "dummy"}
-    proc = subprocess.Popen([sys.executable, "-m", "panel", *args], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    try:
-        lines = []
-        while not (lines and lines[-1].startswith("Press Ctrl-C")):
-            line = proc.stdout.readline()
-            if not line:
-                raise RuntimeError(f"panel exited early: {''.join(lines)}")
-            lines.append(line)
-        url, token = re.search(r"Local API: (\S+)\s+token: (\S+)", "".join(lines)).groups()
+    env = {**os.environ, "HOME": home, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+    env.pop("DISPLAY", None)
+    with PanelProcess(args, env=env) as panel:
         time.sleep(3)                   # let start-up work (imports, first sync) finish first
-        before, wall = _thread_ticks(proc.pid), time.monotonic()
+        proc = Proc(panel.pid)
+        before, wall = proc.thread_cpu_seconds(), time.monotonic()
         time.sleep(seconds)
-        after, elapsed = _thread_ticks(proc.pid), time.monotonic() - wall
-        used = {tid: (t - before.get(tid, 0)) / os.sysconf("SC_CLK_TCK") for tid, t in after.items()}
-        req = urllib.request.Request(url + "/status", headers={"Authorization": f"Bearer {token}"})
-        with urllib.request.urlopen(req, timeout=5) as r:
-            screen = re.search(r'"screen": ?"(\w+)"', r.read().decode()).group(1)
+        after, elapsed = proc.thread_cpu_seconds(), time.monotonic() - wall
+        used = {tid: t - before.get(tid, 0) for tid, t in after.items()}
+
+        async def screen() -> str:
+            async with panel.client() as api:
+                return await api.screen()
         # The event-loop thread (tid = pid) lays out and draws; the others read the camera and decode QR codes.
-        return 100 * sum(used.values()) / elapsed, 100 * used.get(proc.pid, 0) / elapsed, {}, None, None, screen
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def _thread_ticks(pid: int) -> dict[int, int]:
-    """utime + stime of each thread of pid, in clock ticks (threads that ended are not counted)."""
-    out = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            # After the command name (which may hold spaces): utime and stime, the 14th and 15th fields.
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        out[int(task.name)] = int(fields[11]) + int(fields[12])
-    return out
+        return 100 * sum(used.values()) / elapsed, 100 * used.get(panel.pid, 0) / elapsed, {}, None, None, \
+            asyncio.run(screen())
 
 
 def main() -> int:

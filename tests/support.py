@@ -14,6 +14,7 @@ import aiohttp  # noqa: E402
 
 from panel.app import App  # noqa: E402
 from panel.config import Config  # noqa: E402
+from panel.remote import PanelClient  # noqa: E402
 
 TOKEN = "test-token-0123456789abcdef"
 LOOPBACK = ("127.0.0.1",)       # ICE addresses on one machine: the panel's config, and each softphone's own
@@ -59,39 +60,27 @@ class Events:
 
 
 class RunningPanel:
-    def __init__(self, app: App, task: asyncio.Task, session: aiohttp.ClientSession):
-        self.app, self.task, self.session = app, task, session
+    """An in-process panel and a PanelClient for its API (`panel.client`): the same client
+    HIL tests and benchmarks drive a panel process with. Its API methods are the client's."""
+
+    def __init__(self, app: App, task: asyncio.Task, client: PanelClient):
+        self.app, self.task, self.client = app, task, client
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        return self.client.session
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.app.api.port}/api/v1"
+        return self.client.url
 
     def request(self, method: str, path: str, token: str | None = TOKEN, **kwargs):
-        headers = kwargs.pop("headers", {})
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        return self.session.request(method, self.url + path, headers=headers, **kwargs)
+        """aiohttp's request context manager (status not checked), with `token`."""
+        return self.client.request(method, path, token=token, **kwargs)
 
-    async def get_json(self, path: str) -> dict:
-        async with self.request("GET", path) as r:
-            assert r.status == 200, await r.text()
-            return await r.json()
-
-    async def post_json(self, path: str, body) -> dict:
-        async with self.request("POST", path, json=body) as r:
-            assert r.status == 200, await r.text()
-            return await r.json()
-
-    async def widget(self, label: str) -> dict:
-        ui = await self.get_json("/ui")
-        matches = [w for w in ui["widgets"] if w["label"] == label]
-        assert matches, f"no widget labelled {label!r} on {ui['screen']}: {[w['label'] for w in ui['widgets']]}"
-        return matches[0]
-
-    async def press(self, label: str) -> dict:
-        """Tap the middle of the widget with this label, as a finger would."""
-        x, y, w, h = (await self.widget(label))["rect"]
-        return await self.post_json("/touch", {"x": x + w / 2, "y": y + h / 2})
+    def __getattr__(self, name):
+        # get_json, post_json, status, events, ui, widget, press, touch, inject_frame, open_door...
+        return getattr(self.client, name)
 
     async def stop(self) -> None:
         self.app.stop()
@@ -106,7 +95,7 @@ async def start_panel(config: Config) -> RunningPanel:
     if task in done:
         task.result()           # raises what went wrong at start-up
     assert ready in done, "panel did not come up"
-    return RunningPanel(app, task, aiohttp.ClientSession())
+    return RunningPanel(app, task, PanelClient(f"http://127.0.0.1:{app.api.port}/api/v1", config.api.token))
 
 
 async def until(condition, timeout: float = 5.0, what: str = "condition", step: float = 0.02):
@@ -147,7 +136,7 @@ async def stop_world(cloud, panel, phones=()) -> None:
     async def stop():
         for p in phones:
             await p.close()
-        await panel.session.close()
+        await panel.client.close()
         if not panel.task.done():
             await panel.stop()
         await cloud.stop()

@@ -22,6 +22,7 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from .. import trace
 from .credential import STEP_SECONDS, Refused, read_credential
 
 # Reason codes; what the panel says for each is in the string table (assets/i18n).
@@ -81,7 +82,15 @@ def _refuse(reason: str, credential=None) -> Decision:
     )
 
 
-def verify(
+def verify(text: str, **kwargs) -> Decision:
+    """See _verify: the same, between the trace points access.verify.start and .end."""
+    trace.point("access.verify.start", text=text)
+    decision = _verify(text, **kwargs)
+    trace.point("access.verify.end", text=text, ok=decision.ok, reason=decision.reason)
+    return decision
+
+
+def _verify(
     text: str,
     *,
     now: float | datetime,

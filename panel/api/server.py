@@ -14,6 +14,8 @@ from typing import Protocol
 
 from aiohttp import web
 
+from .. import trace
+
 log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
@@ -114,14 +116,20 @@ def make_app(panel: Panel, token: str) -> web.Application:
         to = None
         if "to" in body:       # a swipe: the finger lifted somewhere else
             to = _point(body["to"], '"to" must be {"x": number, "y": number}: where the finger is lifted')
-        return web.json_response(panel.touch(x, y, to))
+        trace.point("api.touch.start", x=x, y=y)
+        result = panel.touch(x, y, to)
+        trace.point("api.touch.done", screen=result.get("screen"))
+        return web.json_response(result)
 
     @routes.post(PREFIX + "/camera/frame")
     async def camera_frame(request):
         data = await request.read()
         if not data:
             raise ApiError(400, "expected an image (PNG, JPEG, ...) as the request body")
-        return web.json_response(await panel.inject_frame(data))
+        trace.point("api.frame.received", bytes=len(data))
+        result = await panel.inject_frame(data)
+        trace.point("api.frame.injected")
+        return web.json_response(result)
 
     @routes.post(PREFIX + "/door/open")
     async def door_open(request):

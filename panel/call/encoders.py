@@ -53,6 +53,8 @@ from aiortc.rtcrtpsender import RTCEncodedFrame, RTCRtpSender
 from av import AudioFrame, AudioResampler
 from av.frame import Frame
 
+from .. import trace
+
 VP8_SPEED = -12             # libvpx cpu-used in realtime mode; aiortc uses -6
 VP8_NOISE_SENSITIVITY = 0   # no denoiser; aiortc uses 4 (adaptive, luma and chroma)
 OPUS_BITRATE = 32_000       # mono speech; aiortc sends stereo at 96 kbps
@@ -62,10 +64,20 @@ DEFAULT_MAX_VIDEO_KBPS = 1000   # `[call] max_video_kbps`'s default
 class _Ceiling:
     """target_bitrate, as the REMB handler and the encoder read it, never above the ceiling."""
 
+    codec_name = "video"
+
     def __init__(self, max_video_kbps: int = DEFAULT_MAX_VIDEO_KBPS) -> None:
         self.max_bitrate = max_video_kbps * 1000
         super().__init__()
         self.target_bitrate = self.target_bitrate     # aiortc's start value may be above it
+        trace.point("call.encoder.created", codec=self.codec_name)
+
+    def encode(self, frame, force_keyframe: bool = False):
+        trace.point("call.encode.start", codec=self.codec_name)
+        payloads, timestamp = super().encode(frame, force_keyframe)
+        if trace.active():
+            trace.point("call.encode.done", codec=self.codec_name, bytes=sum(len(p) for p in payloads))
+        return payloads, timestamp
 
     @property
     def target_bitrate(self) -> int:
@@ -79,6 +91,8 @@ class _Ceiling:
 
 
 class PanelVp8Encoder(_Ceiling, Vp8Encoder):
+    codec_name = "vp8"
+
     def encode(self, frame, force_keyframe: bool = False):
         # Open libvpx with our settings whenever aiortc would open it with its own: on the
         # first frame, a new frame size, or a bitrate change of over 10 % (its rule).
@@ -117,6 +131,7 @@ def _open_vp8(width: int, height: int, bitrate: int):
 
 class PanelH264Encoder(_Ceiling, H264Encoder):
     """aiortc's H.264 encoder, under the ceiling."""
+    codec_name = "h264"
 
 
 class PanelOpusEncoder(OpusEncoder):

@@ -10,6 +10,8 @@ import av
 import cv2
 from aiortc.mediastreams import MediaStreamError, VideoStreamTrack
 
+from .. import trace
+
 VIDEO_CLOCK_RATE = 90000
 
 
@@ -46,6 +48,7 @@ class CameraVideoTrack(VideoStreamTrack):
         out.pts = int((time.monotonic() - self._start) * VIDEO_CLOCK_RATE)
         out.time_base = fractions.Fraction(1, VIDEO_CLOCK_RATE)
         self._count += 1
+        trace.point("call.video.frame", pts=out.pts)
         return out
 
     def _to_video_frame(self, frame) -> av.VideoFrame:

@@ -15,6 +15,7 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCSessionDescription
 from aiortc.rtcrtpsender import RTCRtpSender
 
 from .encoders import DEFAULT_MAX_VIDEO_KBPS
+from .. import trace
 from .media import CameraVideoTrack
 from .peer import PeerConnection
 
@@ -37,6 +38,7 @@ class CallSession:
     def __init__(self, call_id: str, device: str, *, camera, fps: float, microphone, speaker,
                  ice: list[str], video_codecs: list[str], on_failed: Callable[[str], None],
                  ice_addresses: list[str] | tuple[str, ...] = (), max_video_kbps: int = DEFAULT_MAX_VIDEO_KBPS):
+        trace.point("call.session.new", call_id=call_id)
         self.call_id, self.device = call_id, device
         self.pc = PeerConnection(RTCConfiguration(iceServers=ice_servers(ice)),
                                  ice_addresses=ice_addresses, max_video_kbps=max_video_kbps)
@@ -55,13 +57,19 @@ class CallSession:
             if track.kind == "audio":
                 self.speaker.play(track)
 
+        @self.pc.on("iceconnectionstatechange")
+        def on_ice():
+            trace.point("call.ice", call_id=call_id, state=self.pc.iceConnectionState)
+
         @self.pc.on("connectionstatechange")
         async def on_state():
+            trace.point("call.connection", call_id=call_id, state=self.pc.connectionState)
             log.info("call %s: connection %s", call_id, self.pc.connectionState)
             # aiortc reports a lost ICE consent (the peer's network went away) as "closed"
             # rather than "failed"; either, when we did not close it ourselves, ends the call.
             if self.pc.connectionState in ("failed", "closed") and not self._closed:
                 self._on_failed("network")
+        trace.point("call.session.ready", call_id=call_id)
 
     def _prefer_codecs(self, names: list[str]) -> None:
         capabilities = RTCRtpSender.getCapabilities("video").codecs
@@ -73,11 +81,15 @@ class CallSession:
 
     async def offer(self) -> str:
         """The complete offer (aiortc gathers every candidate before it returns)."""
+        trace.point("call.offer.start", call_id=self.call_id)
         await self.pc.setLocalDescription(await self.pc.createOffer())
+        trace.point("call.offer.done", call_id=self.call_id)
         return self.pc.localDescription.sdp
 
     async def answer(self, sdp: str) -> None:
+        trace.point("call.answer.start", call_id=self.call_id)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        trace.point("call.answer.done", call_id=self.call_id)
 
     def set_video(self, on: bool) -> None:
         """The resident turned the visitor's video off or on: stop or resume sending it."""

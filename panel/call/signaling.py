@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 import aiohttp
 
+from .. import trace
+
 log = logging.getLogger(__name__)
 
 
@@ -62,6 +64,7 @@ class SignalingClient:
             if not isinstance(data, dict) or not isinstance(data.get("type"), str):
                 log.warning("cloud sent a message without a type; ignored")
                 continue
+            trace.point("signaling.receive", type=data["type"])
             try:
                 self.on_message(data)
             except Exception:
@@ -72,6 +75,7 @@ class SignalingClient:
         ws = self._ws
         if ws is None or ws.closed:
             return False
+        trace.point("signaling.send", type=message.get("type"))
         try:
             await ws.send_json(message)
             return True

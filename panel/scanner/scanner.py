@@ -40,6 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
+from .. import trace
 from .decoders import Decoder, default_decoder, to_gray
 
 _BLOCK = 16  # pixels per side of a change-detection block
@@ -99,17 +100,23 @@ class Scanner:
         """Decode one frame (numpy gray, BGR or BGRA) and return the texts not
         emitted recently; ``[]`` for an unchanged frame."""
         with self._lock:
+            trace.point("scanner.process.start", frame=frame)
             self.frames_seen += 1
             gray = to_gray(frame)
             thumb = self._thumbnail(gray)
             if not self._worth_decoding(thumb, self.clock()):
+                trace.point("scanner.process.end", frame=frame, texts=[])
                 return []
             self._thumb = thumb
             self.frames_decoded += 1
+            trace.point("scanner.decode.start", frame=frame)
             texts = self.decoder.decode(gray)
+            trace.point("scanner.decode.end", frame=frame, texts=texts)
             # Read the clock after decoding: "last seen" is when the decode finished.
             now = self._decoded_at = self.clock()
-            return self._fresh(texts, now)
+            fresh = self._fresh(texts, now)
+            trace.point("scanner.process.end", frame=frame, texts=fresh)
+            return fresh
 
     # -- the loop -----------------------------------------------------------------
     async def run(self, frames: AsyncIterable[np.ndarray]) -> None:
@@ -145,6 +152,7 @@ class Scanner:
                 texts = await loop.run_in_executor(worker, self.process, frame)
                 for text in texts:
                     if self.on_code is not None:
+                        trace.point("scanner.code", text=text)
                         await self.on_code(text)
                 if (pause := started + self.min_interval - loop.time()) > 0:
                     await asyncio.sleep(pause)          # frames arriving meanwhile: the latest is kept

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from aiohttp import WSCloseCode, web
 
+from .. import trace
 from ..directory import Resident, load_property
 from . import admin
 from .issuer import DevIssuer
@@ -167,6 +168,7 @@ class DevCloud:
         return ws
 
     async def _from_panel(self, m: dict) -> None:
+        trace.point("cloud.from_panel", type=m.get("type"))
         kind, call_id = m.get("type"), str(m.get("call_id", ""))
         if kind == "call":
             await self._ring(call_id, str(m.get("resident_id", "")), str(m.get("from", "")))
@@ -245,6 +247,7 @@ class DevCloud:
         return ws
 
     async def _from_device(self, device: Device, m: dict) -> None:
+        trace.point("cloud.from_device", type=m.get("type"), device=device.id)
         kind, call_id = m.get("type"), str(m.get("call_id", ""))
         call = self.calls.get(call_id)
         resident = self.residents.get(device.resident_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .. import trace
 from ..core.events import Event, Scroll, Touched
 from ..core.machine import PanelState, Screen
 from .layout import View, layout
@@ -43,16 +44,19 @@ class Display:
 
     def update(self, state: PanelState, view: View) -> bool:
         """Lay out the state; draw if it looks different. True when drawn."""
+        trace.point("ui.update.start", screen=state.screen.value)
         widgets = layout(state, view)
         key = (tuple(widgets),
                self._preview_version if state.screen is Screen.HOME else None,
                round((view.now - state.entered_at) * 10) if state.screen in ANIMATED else None)
         self.widgets = widgets
         if key == self._drawn_key:
+            trace.point("ui.update.end", drawn=False)
             return False
         self.renderer.draw(widgets, self._preview)
         self._drawn_key = key
         self.frames += 1
+        trace.point("ui.update.end", drawn=True)
         return True
 
     def tap(self, x: float, y: float) -> tuple[Widget | None, list[Event]]:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import signal
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
+
+from panel.remote import PanelProcess, ProcessError
 
 PANEL = [sys.executable, "-m", "panel"]
 ENV = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
@@ -78,52 +75,30 @@ def test_config_check_and_defaults(tmp_path):
     assert check.returncode == 0 and "OK" in check.stdout
 
 
-def wait_for_ready(proc: subprocess.Popen, timeout: float = 30) -> tuple[str, str, list[str]]:
-    """Read the panel's start-up lines up to "Press Ctrl-C"; return (API url, token, lines)."""
-    end = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < end:
-        line = proc.stdout.readline()
-        if not line:
-            raise AssertionError(f"panel exited early: {seen} {proc.stderr.read()}")
-        seen.append(line)
-        if line.startswith("Press Ctrl-C"):
-            m = re.search(r"Local API: (\S+)\s+token: (\S+)", "".join(seen))
-            return m.group(1), m.group(2), seen
-    raise AssertionError(f"no start-up lines in {seen}")
-
-
-def get(url: str, token: str):
-    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return r.status, r.headers.get("Content-Type"), r.read()
-
-
-def test_demo_comes_up_answers_and_stops_cleanly_on_sigterm(tmp_path):
-    env = {**ENV, "HOME": str(tmp_path)}      # the demo keeps its state under ~/.local/state
-    proc = subprocess.Popen([*PANEL, "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
-    try:
-        url, token, lines = wait_for_ready(proc)
-        status, kind, body = get(url + "/status", token)
-        assert status == 200 and json.loads(body)["screen"] == "home"
-        # One line per demo resident with a link that signs the resident app in as them.
-        links = [line for line in lines if "/app?resident=" in line]
-        assert len(links) == 38 and any(line.strip().startswith("Olivia Smith (1A): http://127.0.0.1:")
-                                        for line in links)
-        end = time.monotonic() + 10
-        while json.loads(get(url + "/status", token)[2])["cloud"]["link"] != "up":
-            assert time.monotonic() < end, "the demo panel never linked to its dev cloud"
-            time.sleep(0.05)
-        status, kind, body = get(url + "/screen.png", token)
-        assert kind == "image/png" and body[:8] == b"\x89PNG\r\n\x1a\n"
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
-    finally:
-        proc.kill()
-        proc.wait()
-    assert "Traceback" not in proc.stderr.read()
+async def test_demo_comes_up_answers_and_stops_cleanly_on_sigterm(tmp_path):
+    # The demo keeps its state under ~/.local/state: a HOME of its own.
+    with PanelProcess.demo(home=tmp_path, env=ENV) as demo:
+        async with demo.client() as api:
+            assert (await api.status())["screen"] == "home"
+            # One line per demo resident with a link that signs the resident app in as them.
+            assert len(demo.residents) == 38
+            olivia = demo.resident("Olivia Smith")
+            assert olivia.unit == "1A" and olivia.link.startswith(f"{demo.cloud_url}/app?resident={olivia.id}&")
+            assert demo.cloud_url.startswith("http://127.0.0.1:") and demo.staff_token
+            await api.until_status(lambda s: s["cloud"]["link"] == "up", what="the demo's link to its dev cloud")
+            assert (await api.screen_png())[:8] == b"\x89PNG\r\n\x1a\n"
+        assert demo.stop() == 0                     # SIGTERM: a clean exit
+    assert "Traceback" not in demo.stderr
     assert (tmp_path / ".local" / "state" / "entry-panel" / "panel.db").exists()
+
+
+def test_a_panel_that_exits_at_start_up_fails_with_what_it_said(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[door]\npulse_seconds = -1\n")
+    with pytest.raises(ProcessError) as failure:
+        PanelProcess.run(bad, env=ENV).start(timeout=30)
+    message = str(failure.value)
+    assert "the process exited" in message and "exited with status 2" in message and "pulse_seconds" in message
 
 
 def test_port_in_use_is_one_line(tmp_path):

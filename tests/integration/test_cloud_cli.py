@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 import sys
 
+from panel.remote import PanelProcess
 from tests.integration.test_cli import ENV
 
 PANEL = [sys.executable, "-m", "panel"]
 
 
 def test_serve_and_script_the_back_office():
-    proc = subprocess.Popen([*PANEL, "cloud", "serve", "--port", "0"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=ENV)
-    try:
-        lines = [proc.stdout.readline() for _ in range(4)]
-        url = re.search(r"Dev cloud: (\S+)", lines[0]).group(1)
-        token = re.search(r"PANEL_STAFF_TOKEN=(\S+)", "".join(lines)).group(1)
-        env = {**ENV, "PANEL_CLOUD_URL": url, "PANEL_STAFF_TOKEN": token}
+    with PanelProcess.cloud(env=ENV) as served:
+        env = {**ENV, "PANEL_CLOUD_URL": served.cloud_url, "PANEL_STAFF_TOKEN": served.staff_token}
 
         def cloud(*args) -> str:
             result = subprocess.run([*PANEL, "cloud", *args], capture_output=True, text=True, env=env, timeout=30)
@@ -39,6 +34,4 @@ def test_serve_and_script_the_back_office():
                                  timeout=30)
         assert refused.returncode == 1 and "no resident 'nobody'" in refused.stderr
         assert "Traceback" not in refused.stderr
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=10)
+    assert served.returncode == 0

@@ -8,17 +8,14 @@ Timings are read from the transitions the reader recorded; waits are on events.
 """
 
 import asyncio
-import os
-import sys
 import threading
-
-import aiohttp
 
 import pytest
 from osdp import Command, CommandLEDColor
 
 from hal.osdp import MAX_PULSE, OsdpReader
 from hal.relay import DoorStrike, RelayError
+from panel.remote import PanelProcess
 from panel.sim.osdp_device import OsdpDevice
 from tests.support import Events
 
@@ -142,27 +139,15 @@ pulse_seconds = 0.5
 [osdp]
 port = "{reader.port}"
 """)
-    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
-    env.pop("DISPLAY", None)
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "panel", "run", "--config", str(config),
-                                                "--headless", stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.DEVNULL, env=env)
+    panel = await PanelProcess.run(config).astart()
     try:
-        async with asyncio.timeout(30):
-            while not (line := (await proc.stdout.readline()).decode()).startswith("Local API:"):
-                assert line, "the panel exited before it was ready"
-        api = line.split()[2]
-        async with aiohttp.ClientSession(headers={"Authorization": "Bearer hil-token-for-this-test"}) as http:
-            async with http.post(api + "/door/open", json={"who": "hil"}) as r:
-                assert r.status == 200
+        async with panel.client() as api:
+            await api.open_door("hil")
         await reader.wait_output(0, True)
-        proc.kill()                                         # kill -9: no relock command will come
-        await proc.wait()
+        await panel.akill()                                 # kill -9: no relock command will come
         await reader.wait_output(0, False, timeout=5)
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        await panel.akill()
     [(_, on)] = pulses(reader)
     assert 1.5 - 0.1 <= on < 1.5 + SLACK                    # pulse_seconds + the 1 s guard, on the reader's timer
     assert output_commands(reader)[-1] == (5, 15)
