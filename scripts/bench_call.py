@@ -60,7 +60,7 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 import aiohttp  # noqa: E402
 
-from panel.config import Config  # noqa: E402
+from panel.config import Config, load  # noqa: E402
 from panel.sim.cloud import LOG_KEEP, DevCloud  # noqa: E402
 from panel.sim.softphone import Softphone  # noqa: E402
 from tests.support import until as wait_until  # noqa: E402
@@ -368,7 +368,7 @@ async def bench_latency(calls: int, tmp: Path) -> dict:
 
     cloud = DevCloud(Config().property_file, panel_token=PANEL_TOKEN)
     await cloud.start()
-    config = (Config().replace("panel", state_dir=str(tmp / "latency-state"))
+    config = (load(None).replace("panel", state_dir=str(tmp / "latency-state"))
               .replace("api", port=0, token=API_TOKEN)
               .replace("cloud", url=cloud.panel_url, token=PANEL_TOKEN)
               .replace("call", ice_addresses=["127.0.0.1"])
@@ -598,13 +598,21 @@ log_level = "warning"
 message_seconds = 0.5
 
 [door]
+backend = "gpio"
 pulse_seconds = 0.2
+
+[gpio]
+pin_factory = "mock"
 
 [camera]
 source = "synthetic"
 width = 640
 height = 480
 fps = 15
+
+[audio]
+microphone = "tone"
+speaker = "sink"
 
 [api]
 host = "127.0.0.1"

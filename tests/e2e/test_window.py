@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from tests.configs import with_simulated_parts
 from tests.integration.test_cli import get, wait_for_ready
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +38,7 @@ def test_window_opens_when_a_display_exists_a_click_is_a_tap_and_a_drag_scrolls(
     env.pop("SDL_VIDEODRIVER", None)
     env.pop("WAYLAND_DISPLAY", None)
     config = tmp_path / "panel.toml"
-    config.write_text(f'[panel]\nstate_dir = "{tmp_path}/state"\n[api]\nport = 0\n')
+    config.write_text(with_simulated_parts(f'[panel]\nstate_dir = "{tmp_path}/state"\n[api]\nport = 0\n'))
     proc = subprocess.Popen([sys.executable, "-m", "panel", "run", "--config", str(config)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:

@@ -141,6 +141,13 @@ backend = "osdp"
 pulse_seconds = 0.5
 [osdp]
 port = "{reader.port}"
+[gpio]
+pin_factory = "mock"
+[camera]
+source = "synthetic"
+[audio]
+microphone = "tone"
+speaker = "sink"
 """)
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
     env.pop("DISPLAY", None)
