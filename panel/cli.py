@@ -56,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     issue.add_argument("--hours", type=float, default=24.0, help="valid for this long from now (default 24)")
     issue.add_argument("--png", metavar="FILE", help="also write the QR code as a PNG")
 
-    from .sim import cloud_cli
-    cloud_cli.add_parser(sub, _Parser)
+    from .cloud_args import add_parser as add_cloud_parser      # argparse only: panel/sim is imported by `cloud` itself
+    add_cloud_parser(sub, _Parser)
 
     cfg = sub.add_parser("config", help="check a config file, or print every key with its default")
     group = cfg.add_mutually_exclusive_group(required=True)

@@ -1,8 +1,15 @@
 """Configuration: TOML -> frozen dataclasses, with complete defaults and clear errors.
 
-`load(None)` gives the demo configuration, so `panel` with no file runs. A bad file
-raises ConfigError whose message is one line naming the file, the key and what is
-wrong; the CLI prints it and exits 2.
+`load(None)` gives the demo configuration (assets/config/demo.toml), so `panel`
+with no file runs. A bad file raises ConfigError whose message is one line naming
+the file, the key and what is wrong; the CLI prints it and exits 2.
+
+The keys that pick hardware (REQUIRED: the door backend, the GPIO pin factory when
+GPIO is used, the camera, the microphone and the speaker) have no default: a
+simulated part on a real panel (a test tone to the resident, a mock relay that
+never opens the door) is a set-up mistake to be told about, not a fallback. A file
+that leaves one out is an error naming the key; the demo names its simulated parts
+in demo.toml, tests start from it.
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ class ScreenSection:
 
 @dataclass(frozen=True)
 class DoorSection:
-    backend: Literal["gpio", "modbus", "osdp"] = "gpio"   # gpio with gpio.pin_factory "mock" = no hardware
+    backend: Literal["gpio", "modbus", "osdp"] = ""       # required (see REQUIRED); gpio + pin_factory "mock" = no hardware
     pulse_seconds: float = 5.0
     mode: Literal["fail-secure", "fail-safe"] = "fail-secure"
     alarm_after_seconds: float = 10.0  # relay unreachable this long while it must relock -> alarm
@@ -56,7 +63,7 @@ class DoorSection:
 
 @dataclass(frozen=True)
 class GpioSection:
-    pin_factory: Literal["mock", "lgpio", "native", "rpigpio"] = "mock"
+    pin_factory: Literal["mock", "lgpio", "native", "rpigpio"] = ""   # required when GPIO is used (see REQUIRED)
     relay_pin: int = 17
     relay_active_high: bool = True
     contact_pin: int = 27              # door contact (closed = door shut); -1 = not fitted
@@ -85,9 +92,9 @@ class OsdpSection:
 
 @dataclass(frozen=True)
 class CameraSection:
-    # "synthetic" (a generated scene), a device index ("0"), a V4L2 path, a video file,
-    # a stream URL, or a folder of images.
-    source: str = "synthetic"
+    # Required: "synthetic" (a generated scene), a device index ("0"), a V4L2 path, a
+    # video file, a stream URL, or a folder of images.
+    source: str = ""
     width: int = 640
     height: int = 480
     fps: float = 10.0
@@ -95,8 +102,8 @@ class CameraSection:
 
 @dataclass(frozen=True)
 class AudioSection:
-    microphone: str = "tone"           # "tone" (simulated), "alsa:DEVICE" or "pulse:DEVICE"
-    speaker: str = "sink"              # "sink" (simulated), "alsa:DEVICE" or "pulse:DEVICE"
+    microphone: str = ""               # required: "tone" (simulated), "alsa:DEVICE" or "pulse:DEVICE"
+    speaker: str = ""                  # required: "sink" (simulated), "alsa:DEVICE" or "pulse:DEVICE"
 
 
 @dataclass(frozen=True)
@@ -183,6 +190,26 @@ class Config:
         return dataclasses.replace(self, **{section: dataclasses.replace(getattr(self, section), **changes)})
 
 
+# Keys without a default: key -> (what a real panel would name, the choices). The
+# first is the example `panel config --defaults` shows, commented out.
+REQUIRED = {
+    "door.backend": ('"gpio"', '"gpio", "modbus" or "osdp"'),
+    "gpio.pin_factory": ('"lgpio"', '"lgpio" (Raspberry Pi 4 and 5), "native", "rpigpio", or "mock" (simulated)'),
+    "camera.source": ('"/dev/video0"', 'a V4L2 path, a device index, a video file, a stream URL, a folder of images, '
+                                       'or "synthetic" (simulated)'),
+    "audio.microphone": ('"alsa:default"', '"alsa:DEVICE", "pulse:DEVICE", or "tone" (simulated)'),
+    "audio.speaker": ('"alsa:default"', '"alsa:DEVICE", "pulse:DEVICE", or "sink" (simulated)'),
+}
+
+DEMO_CONFIG = ASSETS / "config" / "demo.toml"
+
+
+def uses_gpio(config: "Config") -> bool:
+    """The relay is on GPIO, or a door contact, exit button or tamper switch is fitted."""
+    g = config.gpio
+    return config.door.backend == "gpio" or max(g.contact_pin, g.exit_pin, g.tamper_pin) >= 0
+
+
 # Values that must be positive or within a range, checked after types.
 _RANGES = {
     "screen.width": (240, 7680), "screen.height": (240, 7680),
@@ -203,9 +230,9 @@ _RANGES = {
 
 
 def load(path: str | os.PathLike | None) -> Config:
-    """Read a config file; None gives the defaults (the demo)."""
+    """Read a config file; None gives the demo's (assets/config/demo.toml)."""
     if path is None:
-        return Config()
+        path = DEMO_CONFIG
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -235,7 +262,19 @@ def from_dict(data: dict, source: str = "<dict>") -> Config:
         sections[name] = _build(known[name].type, value, name, source)
     config = Config(**sections, source=source)
     _check_ranges(config, source)
+    _check_required(config, source)
     return config
+
+
+def _check_required(config: Config, source: str) -> None:
+    for where, (_, choices) in REQUIRED.items():
+        if where == "gpio.pin_factory" and not uses_gpio(config):
+            continue
+        section, key = where.split(".")
+        if getattr(getattr(config, section), key) == "":
+            why = " (the door relay or its inputs are on GPIO)" if where == "gpio.pin_factory" else ""
+            raise ConfigError(f"{source}: '{where}' is not set{why}: name it in [{section}]: {choices} "
+                              f"(no default; see assets/config/)")
 
 
 def _build(cls_name, values: dict, section: str, source: str):
@@ -311,7 +350,7 @@ def _check_ranges(config: Config, source: str) -> None:
         raise ConfigError(f"{source}: 'access.trusted_keys': {e}") from None
     for key, simulated in (("microphone", "tone"), ("speaker", "sink")):
         value = getattr(config.audio, key)
-        if value != simulated and not value.startswith(("alsa:", "pulse:")):
+        if value and value != simulated and not value.startswith(("alsa:", "pulse:")):
             raise ConfigError(f"{source}: 'audio.{key}' = {value!r}: use \"{simulated}\", \"alsa:DEVICE\" "
                               f"or \"pulse:DEVICE\"")
     for i, codec in enumerate(config.call.video_codecs):
@@ -346,13 +385,22 @@ def _suggest(name: str, known) -> str:
 
 
 def example_toml() -> str:
-    """Every section and key with its default, as TOML (for `panel config --defaults`)."""
-    lines = []
+    """Every section and key with its default, as TOML (for `panel config --defaults`).
+
+    A required key has no default: it is shown commented out, with what a real panel
+    would name and the choices, so the text is valid TOML and checking it as it is
+    names the first key still to be chosen."""
+    lines = ["# Every key with its default. Keys marked REQUIRED have none: uncomment and choose.", ""]
     for section in dataclasses.fields(Config):
         if section.name == "source":
             continue
         lines.append(f"[{section.name}]")
         for f in dataclasses.fields(getattr(Config(), section.name)):
+            where = f"{section.name}.{f.name}"
+            if where in REQUIRED:
+                example, choices = REQUIRED[where]
+                lines.append(f"# {f.name} = {example}    # REQUIRED: {choices}")
+                continue
             value = getattr(getattr(Config(), section.name), f.name)
             lines.append(f"{f.name} = {_toml_value(value)}")
         lines.append("")

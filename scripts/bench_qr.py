@@ -173,9 +173,9 @@ CPU_TARGET_PERCENT = 15.0
 def panel_config(state_dir: Path, size: tuple[int, int], trusted_keys: dict | None = None):
     """The defaults (gpio relay on MockFactory, no cloud), as tests/support.make_config
     builds them, with a synthetic camera at ``size`` and short door and message times."""
-    from panel.config import Config
+    from panel.config import load
 
-    config = (Config().replace("panel", state_dir=str(state_dir))
+    config = (load(None).replace("panel", state_dir=str(state_dir))
               .replace("api", host="127.0.0.1", port=0, token=TOKEN)
               .replace("camera", source="synthetic", width=size[0], height=size[1], fps=10.0)
               .replace("door", pulse_seconds=0.2)

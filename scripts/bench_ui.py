@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from rapidfuzz import fuzz, process  # noqa: E402
 
-from panel.config import Config  # noqa: E402
+from panel.config import Config, load  # noqa: E402
 from panel.remote import PanelProcess  # noqa: E402
 from panel.remote.measure import Proc  # noqa: E402
 from panel.remote.measure import percentile as pct  # noqa: E402
@@ -189,7 +189,7 @@ def bench_idle(seconds: float) -> list[tuple]:
         cv2.imwrite(str(still / "hall.png"), cv2.merge([hall] * 3))
         for label, camera in (("panel (in-process), synthetic camera", "synthetic"),
                               ("panel (in-process), still scene", str(still))):
-            config = Config().replace("panel", state_dir=f"{home}/state-{len(rows)}").replace(
+            config = load(None).replace("panel", state_dir=f"{home}/state-{len(rows)}").replace(
                 "api", port=0).replace("camera", source=camera)
             rows.append((label, *asyncio.run(_idle_in_process(config, seconds))))
     return rows

@@ -13,7 +13,7 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 import aiohttp  # noqa: E402
 
 from panel.app import App  # noqa: E402
-from panel.config import Config  # noqa: E402
+from panel.config import Config, load  # noqa: E402
 from panel.remote import PanelClient  # noqa: E402
 
 TOKEN = "test-token-0123456789abcdef"
@@ -21,8 +21,9 @@ LOOPBACK = ("127.0.0.1",)       # ICE addresses on one machine: the panel's conf
 
 
 def make_config(tmp_path, **sections) -> Config:
-    """Defaults with a private state folder, any free port and a known token; then overrides."""
-    config = Config().replace("panel", state_dir=str(tmp_path / "state")).replace("api", port=0, token=TOKEN)
+    """The demo's config (assets/config/demo.toml: simulated camera, audio and GPIO
+    relay) with a private state folder, any free port and a known token; then overrides."""
+    config = load(None).replace("panel", state_dir=str(tmp_path / "state")).replace("api", port=0, token=TOKEN)
     for section, changes in sections.items():
         config = config.replace(section, **changes)
     return config

@@ -13,14 +13,20 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from contextlib import contextmanager
 import time
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..directory import Resident
 
 SCHEMA_VERSION = 3
+
+# The connection settings the durability promise rests on (tests/integration/
+# test_store_power_cut.py checks them against a simulated power cut): every COMMIT
+# fsyncs the WAL before it returns.
+PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=5000")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS access_log (
@@ -97,15 +103,24 @@ class OutboxItem:
     payload: dict
 
 
+def _connect(path: Path) -> sqlite3.Connection:
+    """Autocommit mode: the store writes BEGIN IMMEDIATE ... COMMIT itself."""
+    return sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+
+
 class Store:
-    def __init__(self, path: str | Path):
+    """`connect(path)` opens the SQLite connection (the stdlib's by default); a test
+    may pass another with the same small interface (`execute` returning a cursor
+    with fetchone/fetchall/lastrowid, `executemany`, `executescript`, `close`),
+    e.g. one over a VFS that simulates power cuts."""
+
+    def __init__(self, path: str | Path, *, connect: Callable[[Path], sqlite3.Connection] = _connect):
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db = connect(self.path)
+            for pragma in PRAGMAS:
+                self._db.execute(f"PRAGMA {pragma}")
             self._migrate()
         except (sqlite3.Error, OSError) as e:
             raise StoreError(f"{self.path}: cannot open the panel store: {e}") from None

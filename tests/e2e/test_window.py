@@ -11,6 +11,7 @@ import pytest
 
 from panel.remote import PanelProcess
 from tests.support import until
+from tests.configs import with_simulated_parts
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +37,7 @@ async def test_window_opens_when_a_display_exists_a_click_is_a_tap_and_a_drag_sc
     env.pop("SDL_VIDEODRIVER", None)
     env.pop("WAYLAND_DISPLAY", None)
     config = tmp_path / "panel.toml"
-    config.write_text(f'[panel]\nstate_dir = "{tmp_path}/state"\n[api]\nport = 0\n')
+    config.write_text(with_simulated_parts(f'[panel]\nstate_dir = "{tmp_path}/state"\n[api]\nport = 0\n'))
     with PanelProcess.run(config, headless=False, env=env) as panel:
         assert "running in a window" in panel.lines[0]
         async with panel.client() as api:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
+from panel.config import ASSETS
 from panel.remote import PanelProcess, ProcessError
+from tests.configs import with_simulated_parts
 
 PANEL = [sys.executable, "-m", "panel"]
 ENV = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
@@ -40,8 +43,22 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> N
 ])
 def test_broken_config_is_one_line_and_exit_2(tmp_path, text, words):
     path = tmp_path / "broken.toml"
-    path.write_text(text + f'[panel]\nstate_dir = "{tmp_path}/state"\n[api]\nport = 0\n')
+    path.write_text(with_simulated_parts(text + f'[panel]\nstate_dir = "{tmp_path}/state"\n[api]\nport = 0\n'))
     assert_one_line_error(panel("run", "--config", str(path), "--headless"), *words)
+
+
+@pytest.mark.parametrize("key", ["door.backend", "camera.source", "audio.microphone", "audio.speaker",
+                                 "gpio.pin_factory"])
+def test_a_config_that_names_no_hardware_part_is_one_line_and_exit_2(tmp_path, key):
+    """No simulated part by default on a real panel: the file must say which."""
+    section, name = key.split(".")
+    text = with_simulated_parts(f'[panel]\nstate_dir = "{tmp_path}/state"\n[api]\nport = 0\n')
+    lines = [line for line in text.splitlines() if not line.startswith(f"{name} =")]
+    path = tmp_path / "p.toml"
+    path.write_text("\n".join(lines) + "\n")
+    result = panel("run", "--config", str(path), "--headless")
+    assert_one_line_error(result, "p.toml", f"'{key}' is not set")
+    assert not (tmp_path / "state").exists()       # refused before anything was opened
 
 
 def test_missing_config_file(tmp_path):
@@ -71,8 +88,52 @@ def test_config_check_and_defaults(tmp_path):
     assert defaults.returncode == 0 and "[door]" in defaults.stdout
     path = tmp_path / "all.toml"
     path.write_text(defaults.stdout)
+    # the required keys are there commented out: as printed, the check names the first
+    assert_one_line_error(panel("config", "--check", str(path)), "'door.backend' is not set")
+    path.write_text("\n".join(line[2:] if "# REQUIRED" in line else line for line in defaults.stdout.splitlines()))
     check = panel("config", "--check", str(path))
     assert check.returncode == 0 and "OK" in check.stdout
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ASSETS / "config").glob("*.toml")))
+def test_config_check_of_every_shipped_config_says_ok(name):
+    path = ASSETS / "config" / name
+    check = panel("config", "--check", str(path))
+    assert check.returncode == 0 and check.stdout.strip() == f"{path}: OK", check
+
+
+NO_SIM = textwrap.dedent("""
+    import asyncio, sys
+    from panel.cli import build_parser
+    from panel.config import load
+    args = build_parser().parse_args(["run", "--config", sys.argv[1], "--headless"])
+    parsed = sorted(m for m in sys.modules if m == "panel.sim" or m.startswith("panel.sim."))
+    from panel.app import App
+
+    async def main():
+        ready = asyncio.Event()
+        app = App(load(args.config), on_ready=lambda info: ready.set())
+        task = asyncio.create_task(app.run())
+        await asyncio.wait_for(ready.wait(), 30)
+        app.stop()
+        await task
+
+    asyncio.run(main())
+    built = sorted(m for m in sys.modules if m == "panel.sim" or m.startswith("panel.sim."))
+    print("parsed:", *parsed)
+    print("built:", *built)
+""")
+
+
+def test_panel_run_imports_nothing_simulated(tmp_path):
+    """`panel run` parses its arguments and brings up the whole App from a file with no
+    module of panel/sim loaded (in a fresh interpreter: other tests import sim)."""
+    path = tmp_path / "p.toml"
+    path.write_text(with_simulated_parts(f'[panel]\nstate_dir = "{tmp_path}/state"\n[api]\nport = 0\n'))
+    result = subprocess.run([sys.executable, "-c", NO_SIM, str(path)], capture_output=True, text=True,
+                            timeout=60, env=ENV)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["parsed:", "built:"], result.stdout
 
 
 async def test_demo_comes_up_answers_and_stops_cleanly_on_sigterm(tmp_path):
@@ -108,5 +169,5 @@ def test_port_in_use_is_one_line(tmp_path):
         s.listen()
         port = s.getsockname()[1]
         path = tmp_path / "p.toml"
-        path.write_text(f'[panel]\nstate_dir = "{tmp_path}/state"\n[api]\nport = {port}\n')
+        path.write_text(with_simulated_parts(f'[panel]\nstate_dir = "{tmp_path}/state"\n[api]\nport = {port}\n'))
         assert_one_line_error(panel("run", "--config", str(path), "--headless"), "cannot listen", str(port))

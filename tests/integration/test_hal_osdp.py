@@ -138,6 +138,13 @@ backend = "osdp"
 pulse_seconds = 0.5
 [osdp]
 port = "{reader.port}"
+[gpio]
+pin_factory = "mock"
+[camera]
+source = "synthetic"
+[audio]
+microphone = "tone"
+speaker = "sink"
 """)
     panel = await PanelProcess.run(config).astart()
     try:

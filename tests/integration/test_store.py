@@ -1,4 +1,8 @@
-"""The SQLite store on real files: what it keeps, and that a kill -9 loses nothing."""
+"""The SQLite store on real files: what it keeps, and that a kill -9 loses nothing.
+
+A kill -9 leaves the writes in the OS page cache, so the kill test shows the store
+survives its process dying mid-write, not that it survives a power cut (it passes
+with synchronous=OFF too): test_store_power_cut.py simulates the power cut."""
 
 import signal
 import sqlite3

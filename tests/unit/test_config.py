@@ -1,11 +1,14 @@
-"""Config: defaults run the demo; every kind of bad file gives one line naming the key."""
+"""Config: no file runs the demo (assets/config/demo.toml); a file must name its
+hardware; every kind of bad file gives one line naming the key."""
 
+import dataclasses
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from panel.config import ASSETS, Config, ConfigError, example_toml, load
+from panel.config import ASSETS, DEMO_CONFIG, REQUIRED, Config, ConfigError, example_toml, load
+from tests.configs import SIMULATED, with_simulated_parts
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -22,29 +25,68 @@ def error_of(tmp_path, text: str) -> str:
     return message
 
 
-def test_no_file_gives_the_demo_defaults():
+def test_no_file_gives_the_demo_with_every_part_simulated():
     c = load(None)
-    assert c == Config()
+    assert c == load(DEMO_CONFIG)
     assert c.door.backend == "gpio" and c.gpio.pin_factory == "mock"
     assert c.camera.source == "synthetic"
+    assert (c.audio.microphone, c.audio.speaker) == ("tone", "sink")
+    assert c.state_dir.name == "entry-panel"
     assert c.property_file == ASSETS / "demo" / "property.toml" and c.property_file.exists()
 
 
+def test_hardware_keys_have_no_simulated_default():
+    c = Config()
+    assert c.door.backend == c.gpio.pin_factory == c.camera.source == c.audio.microphone == c.audio.speaker == ""
+
+
 def test_a_file_overrides_only_what_it_names(tmp_path):
-    c = load(write(tmp_path, '[door]\npulse_seconds = 3\n[panel]\nname = "Elm House"\n'))
+    c = load(write(tmp_path, with_simulated_parts('[door]\npulse_seconds = 3\n[panel]\nname = "Elm House"\n')))
     assert c.door.pulse_seconds == 3.0 and isinstance(c.door.pulse_seconds, float)
     assert c.panel.name == "Elm House"
     assert c.screen == Config().screen
 
 
 def test_relative_paths_are_relative_to_the_config_file(tmp_path):
-    c = load(write(tmp_path, '[panel]\nstate_dir = "state"\n[directory]\nproperty_file = "p.toml"\n'))
+    c = load(write(tmp_path, with_simulated_parts(
+        '[panel]\nstate_dir = "state"\n[directory]\nproperty_file = "p.toml"\n')))
     assert c.state_dir == tmp_path / "state"
     assert c.property_file == tmp_path / "p.toml"
 
 
 def test_camera_index_may_be_written_as_a_number(tmp_path):
-    assert load(write(tmp_path, "[camera]\nsource = 0\n")).camera.source == "0"
+    assert load(write(tmp_path, with_simulated_parts("[camera]\nsource = 0\n"))).camera.source == "0"
+
+
+def _toml_without(missing: str) -> str:
+    lines = []
+    for section, keys in SIMULATED.items():
+        lines.append(f"[{section}]")
+        lines += [f'{key} = "{value}"' for key, value in keys.items() if f"{section}.{key}" != missing]
+    return "\n".join(lines) + "\n"
+
+
+def test_naming_every_required_key_is_enough(tmp_path):
+    assert {f"{s}.{k}" for s, keys in SIMULATED.items() for k in keys} == set(REQUIRED)
+    assert load(write(tmp_path, _toml_without(""))).camera.source == "synthetic"
+
+
+@pytest.mark.parametrize("key", sorted(REQUIRED))
+def test_a_file_that_names_no_hardware_part_is_an_error_naming_the_key(tmp_path, key):
+    msg = error_of(tmp_path, _toml_without(key))
+    assert f"'{key}' is not set" in msg and "no default" in msg
+
+
+def test_an_empty_hardware_value_counts_as_not_set(tmp_path):
+    text = _toml_without("camera.source").replace("[camera]", '[camera]\nsource = ""')
+    assert "'camera.source' is not set" in error_of(tmp_path, text)
+
+
+def test_the_pin_factory_is_needed_only_when_something_is_on_gpio(tmp_path):
+    text = _toml_without("gpio.pin_factory").replace('backend = "gpio"', 'backend = "modbus"')
+    assert "'gpio.pin_factory' is not set" in error_of(tmp_path, text)      # contact and exit pins by default
+    text = text.replace("[gpio]", "[gpio]\ncontact_pin = -1\nexit_pin = -1\ntamper_pin = -1")
+    assert load(write(tmp_path, text)).gpio.pin_factory == ""
 
 
 def test_missing_file(tmp_path):
@@ -105,12 +147,25 @@ def test_binary_file(tmp_path):
         load(p)
 
 
-def test_defaults_round_trip_through_toml(tmp_path):
+def test_defaults_are_toml_that_leaves_the_required_keys_to_choose(tmp_path):
     text = example_toml()
     tomllib.loads(text)
-    assert load(write(tmp_path, text)).door == Config().door
+    assert "'door.backend' is not set" in error_of(tmp_path, text)
+    chosen = "\n".join(line[2:] if "# REQUIRED" in line else line for line in text.splitlines())
+    assert chosen.count("# REQUIRED") == len(REQUIRED)
+    c = load(write(tmp_path, chosen))        # what each REQUIRED line shows is a real panel's choice
+    assert c.door == dataclasses.replace(Config().door, backend="gpio")
+    assert (c.gpio.pin_factory, c.camera.source, c.audio.microphone) == ("lgpio", "/dev/video0", "alsa:default")
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (ASSETS / "config").glob("*.toml")))
 def test_shipped_example_configs_are_valid(name):
     load(ASSETS / "config" / name)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ASSETS / "config").glob("pi-*.toml")))
+def test_the_pi_examples_name_real_devices_for_every_part(name):
+    c = load(ASSETS / "config" / name)
+    assert c.gpio.pin_factory not in ("", "mock")
+    assert c.camera.source.startswith("/dev/video")
+    assert c.audio.microphone.startswith(("alsa:", "pulse:")) and c.audio.speaker.startswith(("alsa:", "pulse:"))

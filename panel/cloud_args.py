@@ -1,0 +1,42 @@
+"""The arguments of `panel cloud ...` (what panel/sim/cloud_cli.py runs).
+
+Only argparse here: `panel --help` lists the command and `panel run` builds the
+same parser without importing anything from panel/sim (the simulated world stays
+off the firmware's path; tests/integration/test_cli.py checks it).
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def add_parser(sub, parser_class) -> None:
+    cloud = sub.add_parser("cloud", help="the dev cloud: run it, or script its back office (see --help)")
+    cloud.add_argument("--url", default=os.environ.get("PANEL_CLOUD_URL", "http://127.0.0.1:8790"))
+    cloud.add_argument("--staff-token", default=os.environ.get("PANEL_STAFF_TOKEN", ""))
+    csub = cloud.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=parser_class)
+    serve = csub.add_parser("serve", help="run the dev cloud until Ctrl-C")
+    serve.add_argument("--port", type=int, default=8790)
+    serve.add_argument("--property", metavar="FILE", help="property file (default: the demo property)")
+    serve.add_argument("--smtp", metavar="HOST:PORT", help="send e-mail there (default: a local sink)")
+    csub.add_parser("residents", help="list residents")
+    move_in = csub.add_parser("move-in", help="add a resident")
+    move_in.add_argument("--first-name", default="")
+    move_in.add_argument("--last-name", required=True)
+    move_in.add_argument("--unit", required=True)
+    move_in.add_argument("--display-name", default="")
+    move_in.add_argument("--phone", help="call this phone instead of the resident's app")
+    move_in.add_argument("--card", action="append", default=[], metavar="FC:NUMBER",
+                         help="an access card for the OSDP reader, as printed on it (repeat for more)")
+    move_out = csub.add_parser("move-out", help="remove a resident; their keys and devices stop at once")
+    move_out.add_argument("resident_id")
+    invite = csub.add_parser("invite", help="invite a visitor (an e-mail with their key)")
+    invite.add_argument("--name", required=True)
+    invite.add_argument("--email", required=True)
+    invite.add_argument("--from", dest="start", help="ISO date-time (default: now)")
+    invite.add_argument("--hours", type=float, default=4.0)
+    invite.add_argument("--door", action="append", metavar="DOOR")
+    settings = csub.add_parser("settings", help="show or change property settings")
+    settings.add_argument("--allow-visitors", choices=("yes", "no"))
+    settings.add_argument("--visitor-limit-hours", type=float)
+    csub.add_parser("log", help="the access log, newest first")
