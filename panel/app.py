@@ -32,13 +32,13 @@ from .api.server import ApiServer
 from .cloud_link import CloudLink
 from .config import Config
 from .core import effects as fx
-from .core.machine import Rules, Screen
+from .core.machine import Screen
 from .directory import load_property
 from .door import DoorController
 from .facade import PanelFacade
 from .gatekeeper import Gatekeeper
 from .scanner import Scanner
-from .shell import Shell, Spawner
+from .shell import Shell, Spawner, rules_from, supervised
 from .store import Store
 from .ui.display import Display
 from .ui.strings import Strings
@@ -63,16 +63,12 @@ class App:
         self.config, self.window, self.on_ready = config, window, on_ready
         self.clock = clock or Clock()
         self.token = config.api.token or secrets.token_urlsafe(24)
-        c = config
-        self.shell = Shell(Rules(idle_seconds=c.screen.idle_seconds, message_seconds=c.screen.message_seconds,
-                                 ring_timeout_seconds=c.call.ring_timeout_seconds,
-                                 max_call_seconds=c.call.max_call_seconds, pulse_seconds=c.door.pulse_seconds,
-                                 held_open_seconds=c.door.held_open_seconds), self.clock)
+        self.shell = Shell(rules_from(config), self.clock)
         self.dispatch = self.shell.dispatch
         self.tasks = Spawner()
         self.door = DoorController(config, dispatch=self.dispatch, check_card=lambda r: self.gate.check_card(r),
                                    spawn=self.tasks.spawn)
-        self.scanner = Scanner(on_code=self._on_code, dedupe_seconds=c.access.dedupe_seconds,
+        self.scanner = Scanner(on_code=self._on_code, dedupe_seconds=config.access.dedupe_seconds,
                                clock=self.clock.monotonic)
         self.started_at = self.clock.monotonic()
         self.camera_fault: str | None = None
@@ -104,7 +100,7 @@ class App:
                          "camera": lambda: self.scanner.run(self.camera.frames()), "access log": self.access_log.run,
                          **(self.cloud.loops() if self.cloud else {})}
                 for name, fn in loops.items():
-                    tg.create_task(self._supervise(name, fn))
+                    tg.create_task(supervised(name, fn, self.clock))
                 self._announce()
                 await self._stopping.wait()
                 raise _Shutdown
@@ -166,17 +162,15 @@ class App:
         self.screen.redraw()
 
     async def _close(self) -> None:
-        steps: list[tuple[str, Callable[[], Coroutine]]] = [
-            ("door", self.door.close), ("calls", self.cloud.close if self.cloud else None),
-            ("api", self.api.stop if self.api else None), ("camera", self.camera and _async(self.camera.close)),
-            ("access log", self.access_log.close if self.access_log else None),
-            ("store", self.store and _async(self.store.close)),
-            ("screen", self.screen and _async(self.screen.display.close))]
+        """In order: the door relocked first, the store closed after the log wrote its queue."""
+        steps = [("door", self.door.close), ("calls", self.cloud and self.cloud.close),
+                 ("api", self.api and self.api.stop), ("camera", self.camera and self.camera.close),
+                 ("access log", self.access_log and self.access_log.close),
+                 ("store", self.store and self.store.close), ("screen", self.screen and self.screen.display.close)]
         for name, fn in steps:
-            if fn is None:
-                continue
             try:
-                await asyncio.wait_for(fn(), 10.0 if name == "access log" else 2.0)
+                if fn and asyncio.iscoroutine(result := fn()):
+                    await asyncio.wait_for(result, 10.0 if name == "access log" else 2.0)
             except Exception:
                 log.exception("shutdown: closing the %s failed", name)
 
@@ -185,25 +179,13 @@ class App:
             self.on_ready(Ready(api_url=f"http://{self.config.api.host}:{self.api.port}/api/v1",
                                 token=self.token, window=self.window))
 
-    async def _supervise(self, name: str, loop_fn: Callable[[], Coroutine]) -> None:
-        """Run a long-lived loop; a bug in it is logged and the loop restarts, the panel keeps running."""
-        while True:
-            try:
-                await loop_fn()
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("%s loop failed; restarting it in 1 s", name)
-                await self.clock.sleep(1.0)
-
     async def _on_code(self, text: str) -> None:
         """A QR code was read: decided on the panel itself, with no network."""
         self.dispatch(self.gate.check_code(text))
 
     def _on_logged(self, event_id: int) -> None:
         if self.cloud is not None:
-            self.cloud.sync.wake()
+            self.cloud.sync.wake()      # a new entry in the outbox
 
     def _on_camera_fault(self, problem: str | None) -> None:
         if problem != self.camera_fault:
@@ -213,9 +195,3 @@ class App:
 
 class _Shutdown(Exception):
     pass
-
-
-def _async(fn: Callable[[], None]) -> Callable[[], Coroutine]:
-    async def run():
-        fn()
-    return run

@@ -54,6 +54,27 @@ class Spawner:
         self._early.clear()
 
 
+def rules_from(config) -> Rules:
+    """The timings the rules depend on, from a panel.config.Config."""
+    c = config
+    return Rules(idle_seconds=c.screen.idle_seconds, message_seconds=c.screen.message_seconds,
+                 ring_timeout_seconds=c.call.ring_timeout_seconds, max_call_seconds=c.call.max_call_seconds,
+                 pulse_seconds=c.door.pulse_seconds, held_open_seconds=c.door.held_open_seconds)
+
+
+async def supervised(name: str, loop_fn: Callable[[], Coroutine], clock: Clock) -> None:
+    """Run a long-lived loop; a bug in it is logged and the loop restarts, the panel keeps running."""
+    while True:
+        try:
+            await loop_fn()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s loop failed; restarting it in 1 s", name)
+            await clock.sleep(1.0)
+
+
 class Shell:
     def __init__(self, rules: Rules, clock: Clock):
         self.rules = rules
