@@ -8,17 +8,15 @@ from pathlib import Path
 
 from panel.config import Config
 from panel.sim.cloud import DevCloud
-from panel.sim.softphone import Softphone
 
-from .common import OLIVIA, PANEL_TOKEN, LinkedPanel, place_and_answer, softphone_on_loopback, until
+from .common import PANEL_TOKEN, LinkedPanel, loopback_softphone, place_and_answer, until
 
 
 async def bench_memory(calls: int, tmp: Path) -> dict:
     cloud = DevCloud(Config().property_file, panel_token=PANEL_TOKEN)
     await cloud.start()
-    softphone_on_loopback()
     panel = LinkedPanel(tmp, cloud, "memory")
-    phone = Softphone(cloud.device_url(OLIVIA, "bench-phone"), "bench-phone")
+    phone = loopback_softphone(cloud)
     samples: list[tuple[int, float, int, int]] = []
     started = time.monotonic()
     try:
