@@ -66,6 +66,8 @@ def memory_tables(r: dict) -> list[str]:
     # (glibc keeps or returns freed heap), so single calls are no measure: after a warm-up
     # of w calls, compare the envelope (lowest, highest) of the next w calls with the last w.
     w = max(5, n // 10)
+    if 3 * w > n:                   # a short run (--memory-calls 5): windows of a third
+        w = max(1, n // 3)
     early = [rss for i, rss, _, _ in samples if w < i <= 2 * w]
     late = [rss for i, rss, _, _ in samples if i > n - w]
     top, bottom = max(late) - max(early), min(late) - min(early)
