@@ -190,7 +190,7 @@ STAGES = [
     ("verify (signatures, policy)", "verify_start", "verify_end"),
     ("dispatch: core.step + effects + redraw", "dispatch_start", "dispatch_end"),
     ("  of which redraw (screen render)", "redraw_start", "redraw_end"),
-    ("dispatch -> relay energized (pulse task, strike, GPIO)", "dispatch_end", "unlocked"),
+    ("dispatch -> relay energized (pulse task, strike, GPIO)", "dispatch_end", "released"),
 ]
 
 
@@ -217,39 +217,13 @@ class Probe:
         self.text = self.frame = None
 
 
-def bridge_shell_trace(app) -> None:
-    """Until the shell (panel/app.py, being split up) emits its own trace points, emit
-    them here: "strike.<kind>" for every report of the door strike and "app.dispatch.start"
-    / ".end" around the core step. Does nothing once the App's module calls trace.point.
-    TODO(issue 12): delete with the lead's refactor."""
-    import inspect
-    if "trace.point(" in inspect.getsource(inspect.getmodule(type(app))):
-        return
-    strike_event = app._on_strike_event     # open_strike() reads this attribute in _start
-
-    def traced_strike_event(kind: str, info: dict) -> None:
-        trace.point(f"strike.{kind}", **info)
-        strike_event(kind, info)
-    app._on_strike_event = traced_strike_event
-    dispatch = app.dispatch
-
-    def traced_dispatch(event):
-        trace.point("app.dispatch.start", event=type(event).__name__)
-        try:
-            return dispatch(event)
-        finally:
-            trace.point("app.dispatch.end")
-    app.dispatch = traced_dispatch
-
-
 def instrument(app, probe: Probe, on_strike: callable) -> None:
     """Let the probe record where an armed frame is, from the panel's trace points (and
-    the camera the App opens). Call before ``app.run()``; ``on_strike`` sees the strike's
-    events ("door_unlocked", "door_locked", ...) after the probe. ``app._bench_restore()``
-    undoes it."""
+    the camera the App opens). Call before ``app.run()``; ``on_strike`` sees the door's
+    trace points ("strike.released", "strike.relocked") after the probe.
+    ``app._bench_restore()`` undoes it."""
     import panel.hardware as hardware
 
-    bridge_shell_trace(app)
     original_open_camera = hardware.open_camera
 
     def open_camera(cfg, on_fault):
@@ -275,8 +249,8 @@ def instrument(app, probe: Probe, on_strike: callable) -> None:
 
     def on_point(name: str, f: dict) -> None:
         t = probe.t
-        if name == "strike.door_unlocked":
-            probe.mark("unlocked")
+        if name == "strike.released":
+            probe.mark("released")
         elif name.startswith("scanner."):
             if name == "scanner.code":
                 if f["text"] == probe.text:
@@ -308,7 +282,7 @@ def instrument(app, probe: Probe, on_strike: callable) -> None:
             if "dispatch_start" in t and "dispatch_end" not in t:
                 probe.mark("redraw_start" if name.endswith("start") else "redraw_end")
         if name.startswith("strike."):
-            on_strike(name.removeprefix("strike."), f)
+            on_strike(name)
 
     unsubscribe = trace.subscribe(on_point)
 

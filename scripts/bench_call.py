@@ -12,8 +12,8 @@ call, panel memory over many calls. Everything on 127.0.0.1.
    - first frame: the Accept click (a capture-phase click listener in the page) ->
      the first decoded frame composited in <video id="video">
      (requestVideoFrameCallback); both ends on the page's clock;
-   - open door: the Open Door click (page) -> the panel's DoorStrike reports
-     "door_unlocked" (its backend confirmed the relay energized).
+   - open door: the Open Door click (page) -> the panel's trace point
+     "strike.released" (the DoorStrike's backend confirmed the relay energized).
    Clocks: page times are performance.timeOrigin + performance.now() (ms since the
    epoch); host times are time.time(). Both come from this machine's clock, but the
    page's is a monotonic clock anchored once at navigation, so before every call the

@@ -16,13 +16,14 @@
    MockFactory relay, a generated issuer key trusted). Each iteration a different
    resident's rotating code on a phone at a random pose in a camera-like frame is
    handed to ``app.camera.inject`` (what ``POST camera/frame`` ends in); the clock
-   stops in the strike's ``on_event(StrikeReleased())``, which DoorStrike emits right
-   after the GPIO relay read back energized. The next code is shown once the door
-   has relocked (``pulse_seconds`` 0.2), after a random 0-100 ms pause so frames
-   land at every phase of the camera and scanner. A shorter series goes through
+   stops at the door controller's trace point ``strike.released``, reached when
+   DoorStrike reports ``StrikeReleased()`` right after the GPIO relay read back
+   energized. The next code is shown once the door has relocked (``pulse_seconds``
+   0.2), after a random 0-100 ms pause so frames land at every phase of the camera
+   and scanner. A shorter series goes through
    the HTTP API (aiohttp client, PNG body) to show its overhead. Every stage is
-   timestamped by wrappers on the App's instance attributes (nothing in panel/ is
-   changed), so the table says where the time goes.
+   timestamped from the panel's trace points (panel/trace.py; the camera's frames and
+   inject are wrapped), so the table says where the time goes.
 4. CPU of scanning at 10 frames/s (process CPU time over a wall-clock window): the
    Scanner alone fed 640x480 camera-like frames (moving noisy scene without a code,
    static scene, a code held still, a code in a moving hand), and the whole idle
@@ -56,7 +57,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
-from hal.events import StrikeReleased, StrikeRelocked  # noqa: E402
 from panel.access import issue_credential, qr_code, rotating_code  # noqa: E402
 from panel.scanner.decoders import CascadeDecoder, ZbarDecoder, ZxingDecoder  # noqa: E402
 from panel.scanner.files import read_gray  # noqa: E402
@@ -253,11 +253,11 @@ async def latency_series(size, n: int, rng, *, http: bool) -> dict:
     failures: list[str] = []
     app = None
 
-    def on_strike(event) -> None:
-        if isinstance(event, StrikeReleased):
+    def on_strike(point: str) -> None:
+        if point == "strike.released":
             relay_checks.append(bool(app.strike.backend.energized))     # the GPIO pin really is on
             unlocked.set()
-        elif isinstance(event, StrikeRelocked):
+        elif point == "strike.relocked":
             locked.set()
 
     with tempfile.TemporaryDirectory(prefix="bench-qr-") as tmp:
@@ -300,7 +300,7 @@ async def latency_series(size, n: int, rng, *, http: bool) -> dict:
                 await session.close()
             await stop_app(app, task)
     events = len(probe.history) - len(failures)
-    return {"history": [t for t in probe.history if "unlocked" in t], "failures": failures, "redrawn": redrawn,
+    return {"history": [t for t in probe.history if "released" in t], "failures": failures, "redrawn": redrawn,
             "png_kb": bu.med([len(png) / 1024 for _, _, png in items]) if http else None,
             "relay_ok": all(relay_checks) and len(relay_checks) == events, "screens": screens}
 
@@ -313,15 +313,15 @@ def run_latency(args, rng) -> dict:
                 results[(size, http)] = asyncio.run(latency_series(size, n, rng, http=http))
     print("\n## Frame arrival -> relay energized (running panel, in-process)\n")
     print("Clock: time.perf_counter. Start: `app.camera.inject(frame)` (direct) or just before the aiohttp "
-          "POST /api/v1/camera/frame is sent (HTTP). Stop: DoorStrike `on_event(StrikeReleased())`, emitted "
-          "right after the gpiozero MockFactory relay pin read back energized. A different resident's "
-          "rotating code each iteration; the next one after the relay relocked plus a random 0-100 ms pause. "
+          "POST /api/v1/camera/frame is sent (HTTP). Stop: the trace point `strike.released` (DoorStrike's "
+          "`StrikeReleased()`), reached right after the gpiozero MockFactory relay pin read back energized. "
+          "A different resident's rotating code each iteration; the next one after the relay relocked plus a random 0-100 ms pause. "
           "Synthetic camera at the frame size, 10 fps, decoding its moving scene in the background. "
           "With 20-100 values, p99 lies between the two largest.\n")
     rows = []
     for (size, http), r in results.items():
         start = "request" if http else "inject"
-        total = [(t["unlocked"] - t[start]) * 1000 for t in r["history"]]
+        total = [(t["released"] - t[start]) * 1000 for t in r["history"]]
         ok = bu.pct(total, 99) < LATENCY_TARGET_MS and not r["failures"]
         rows.append([f"{size[0]}x{size[1]}", "HTTP POST camera/frame (PNG)" if http else "camera.inject",
                      f"{len(total)}/{len(total) + len(r['failures'])}", bu.fmt_ms(bu.med(total)),
@@ -341,7 +341,7 @@ def run_latency(args, rng) -> dict:
         if r["redrawn"]:
             notes.append(f"{r['redrawn']} random poses the decoder could not read were drawn again")
         if not r["relay_ok"]:
-            notes.append("the relay pin was NOT energized at some StrikeReleased events")
+            notes.append("the relay pin was NOT energized at some strike.released points")
         notes += r["failures"][:5]
         for note in notes:
             print(f"- {note}")
@@ -497,7 +497,7 @@ def main() -> int:
                      "yes" if rates["cascade"] > singles[best] else "**NO**"])
     for (size, http), r in latency.items():
         start = "request" if http else "inject"
-        total = [(t["unlocked"] - t[start]) * 1000 for t in r["history"]]
+        total = [(t["released"] - t[start]) * 1000 for t in r["history"]]
         p99 = bu.pct(total, 99)
         rows.append([f"frame -> relay p99 < {LATENCY_TARGET_MS:.0f} ms, {size[0]}x{size[1]}"
                      + (" (through HTTP)" if http else ""), f"{bu.fmt_ms(p99)} ms (median {bu.fmt_ms(bu.med(total))})",

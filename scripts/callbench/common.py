@@ -119,12 +119,11 @@ def negotiated_codec(answer_sdp: str) -> str:
     return "?"
 
 
-def softphone_on_loopback() -> None:
-    """The softphone (aiortc) runs in this process, the panel in another: the panel's ICE
-    restriction is process-wide and reaches only its own process, so apply it here too,
-    or the softphone offers only LAN candidates the panel ignores (and no call connects)."""
-    from panel.call import ice
-    ice.restrict(["127.0.0.1"])
+def loopback_softphone(cloud: DevCloud) -> Softphone:
+    """The softphone (aiortc, aiortc's encoders) runs in this process, the panel in another.
+    Its ICE is restricted to 127.0.0.1 like the panel's (its own setting, per connection),
+    or it offers only LAN candidates the panel ignores (and no call connects)."""
+    return Softphone(cloud.device_url(OLIVIA, "bench-phone"), "bench-phone", ice_addresses=["127.0.0.1"])
 
 
 async def place_and_answer(api: PanelClient, phone: Softphone, frames: int = 3) -> str:

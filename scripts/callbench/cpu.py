@@ -9,10 +9,9 @@ from pathlib import Path
 
 from panel.config import Config
 from panel.sim.cloud import DevCloud
-from panel.sim.softphone import Softphone
 
-from .common import (OLIVIA, PANEL_TOKEN, TARGET_CPU, LinkedPanel, negotiated_codec, ok, place_and_answer,
-                     softphone_on_loopback)
+from .common import (PANEL_TOKEN, TARGET_CPU, LinkedPanel, loopback_softphone, negotiated_codec, ok,
+                     place_and_answer)
 
 
 async def bench_cpu(seconds: float, windows: int, tmp: Path) -> dict:
@@ -20,9 +19,8 @@ async def bench_cpu(seconds: float, windows: int, tmp: Path) -> dict:
     machine is shared, so one window can be 15 % off; the median is the figure."""
     cloud = DevCloud(Config().property_file, panel_token=PANEL_TOKEN)
     await cloud.start()
-    softphone_on_loopback()
     panel = LinkedPanel(tmp, cloud, "cpu")
-    phone = Softphone(cloud.device_url(OLIVIA, "bench-phone"), "bench-phone")
+    phone = loopback_softphone(cloud)
 
     async def measure() -> list[tuple[float, float, float]]:
         """(cores, event-loop thread cores, video frames/s at the phone) per window."""

@@ -69,11 +69,11 @@ async def bench_encoder(passes: int) -> dict:
 
     from panel.call import encoders
 
-    encoders.install(1000)
     rows = []
     for scene, frames in (await encoder_scenes()).items():
         for name, make in (("aiortc Vp8Encoder (cpu-used -6, adaptive denoiser)", Vp8Encoder),
-                           (f"the panel's (cpu-used {encoders.VP8_SPEED}, no denoiser)", encoders.PanelVp8Encoder)):
+                           (f"the panel's (cpu-used {encoders.VP8_SPEED}, no denoiser)",
+                            lambda: encoders.PanelVp8Encoder(max_video_kbps=1000))):
             encoder = make()
             encoder.target_bitrate = 1_000_000
             rows.append((scene, name, encode_series(encoder, frames, passes)))

@@ -8,17 +8,15 @@ from pathlib import Path
 
 from panel.config import Config
 from panel.sim.cloud import DevCloud
-from panel.sim.softphone import Softphone
 
-from .common import OLIVIA, PANEL_TOKEN, LinkedPanel, place_and_answer, softphone_on_loopback, until
+from .common import PANEL_TOKEN, LinkedPanel, loopback_softphone, place_and_answer, until
 
 
 async def bench_memory(calls: int, tmp: Path) -> dict:
     cloud = DevCloud(Config().property_file, panel_token=PANEL_TOKEN)
     await cloud.start()
-    softphone_on_loopback()
     panel = LinkedPanel(tmp, cloud, "memory")
-    phone = Softphone(cloud.device_url(OLIVIA, "bench-phone"), "bench-phone")
+    phone = loopback_softphone(cloud)
     samples: list[tuple[int, float, int, int]] = []
     started = time.monotonic()
     try:
@@ -68,6 +66,8 @@ def memory_tables(r: dict) -> list[str]:
     # (glibc keeps or returns freed heap), so single calls are no measure: after a warm-up
     # of w calls, compare the envelope (lowest, highest) of the next w calls with the last w.
     w = max(5, n // 10)
+    if 3 * w > n:                   # a short run (--memory-calls 5): windows of a third
+        w = max(1, n // 3)
     early = [rss for i, rss, _, _ in samples if w < i <= 2 * w]
     late = [rss for i, rss, _, _ in samples if i > n - w]
     top, bottom = max(late) - max(early), min(late) - min(early)
