@@ -13,7 +13,7 @@ call, panel memory over many calls. Everything on 127.0.0.1.
      the first decoded frame composited in <video id="video">
      (requestVideoFrameCallback); both ends on the page's clock;
    - open door: the Open Door click (page) -> the panel's DoorStrike reports
-     "door_unlocked" (its backend confirmed the relay energized).
+     StrikeReleased (its backend confirmed the relay energized; marked "strike:door_unlocked").
    Clocks: page times are performance.timeOrigin + performance.now() (ms since the
    epoch); host times are time.time(). Both come from this machine's clock, but the
    page's is a monotonic clock anchored once at navigation, so before every call the
