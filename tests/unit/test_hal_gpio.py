@@ -6,6 +6,7 @@ exactly on looptime's virtual clock (the tests marked looptime)."""
 import asyncio
 import threading
 
+import looptime  # noqa: F401  (the plugin behind pytest.mark.looptime: the dev extra)
 import pytest
 from gpiozero.pins.mock import MockFactory
 

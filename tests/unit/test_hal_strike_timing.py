@@ -18,6 +18,7 @@ tests/integration/test_hal_relay.py and test_hal_osdp.py.
 
 import asyncio
 
+import looptime  # noqa: F401  (the plugin behind pytest.mark.looptime: the dev extra)
 import pytest
 from gpiozero.pins.mock import MockFactory
 
