@@ -36,6 +36,12 @@ log = logging.getLogger(__name__)
 
 __all__ = ["RelayError", "RelayBackend", "DoorStrike"]
 
+# A deadline less than this far away is due now. Deadlines are floats (loop.time() + seconds):
+# a timer can fire a rounding error (~1e-16 s) before its deadline, and the clock must not
+# be relied on to move past that (a virtual clock in tests does not, and waiting again
+# for 1e-16 s would spin).
+_DUE = 1e-6
+
 
 class RelayError(Exception):
     """The relay backend could not be reached or did not confirm the requested state."""
@@ -199,9 +205,11 @@ class DoorStrike:
             self._closer = asyncio.get_running_loop().create_task(self._run_closer(), name="door-strike-relock")
 
     def _hold_time(self) -> float:
+        """Seconds until the last window ends; 0 when it is due."""
         if not self._windows:
             return 0.0
-        return max(self._windows.values()) - asyncio.get_running_loop().time()
+        remaining = max(self._windows.values()) - asyncio.get_running_loop().time()
+        return remaining if remaining > _DUE else 0.0
 
     def _device_relocks_too_soon(self) -> bool:
         """The device's own timer would relock before the last window ends (plus half the guard)."""
@@ -216,7 +224,7 @@ class DoorStrike:
                 if self._device_relocks_too_soon():
                     # A window longer than the device's timer: re-arm a guard's time before it runs out.
                     rearm_in = self._armed_until - self.device_guard - loop.time()
-                    if rearm_in <= 0:
+                    if rearm_in <= _DUE:
                         await self._rearm()
                         continue
                     delay = min(delay, rearm_in)
