@@ -29,7 +29,7 @@ import asyncio
 import logging
 from typing import Protocol
 
-from .events import (HardwareEvent, OnEvent, RelayFaulted, RelayRecovered, RelayStuck, StrikeReleased,
+from .events import (HardwareEvent, deliver, OnEvent, RelayFaulted, RelayRecovered, RelayStuck, StrikeReleased,
                      StrikeRelocked)
 
 log = logging.getLogger(__name__)
@@ -309,9 +309,4 @@ class DoorStrike:
     def _emit(self, event: HardwareEvent) -> None:
         if isinstance(event, (RelayFaulted, RelayStuck)):
             log.warning("%s", event)
-        if self._on_event is None:
-            return
-        try:
-            self._on_event(event)
-        except Exception:                 # a listener's bug must never reach the door
-            log.exception("on_event(%r) raised", event)
+        deliver(self._on_event, event, log)       # a listener's bug must never reach the door
