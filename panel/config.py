@@ -10,6 +10,9 @@ simulated part on a real panel (a test tone to the resident, a mock relay that
 never opens the door) is a set-up mistake to be told about, not a fallback. A file
 that leaves one out is an error naming the key; the demo names its simulated parts
 in demo.toml, tests start from it.
+
+One module on purpose (over 400 lines): every key, its default and its check are read
+in one place, and `config --defaults` prints them from the same dataclasses.
 """
 
 from __future__ import annotations
