@@ -8,6 +8,7 @@ The parts, each in a module named for what it holds:
 - access_log.AccessLogWriter: every release, refusal and alarm on disk, with a snapshot;
 - ui.touch.TouchScreen: what is drawn, and what a finger does;
 - cloud_link.CloudLink: calls and sync over the cloud's socket, when configured;
+- sip_link.SipLink: calls over SIP, when [sip] names accounts (CallRouter picks the path);
 - facade.PanelFacade behind api.server.ApiServer: the local HTTP API.
 Shutdown (SIGINT/SIGTERM or `stop()`) relocks the door first and closes the store last
 but one, after the log has written what was queued.
@@ -39,6 +40,7 @@ from .facade import PanelFacade
 from .gatekeeper import Gatekeeper
 from .scanner import Scanner
 from .shell import Shell, Spawner, rules_from, supervised
+from .sip_link import CallRouter, SipLink
 from .store import Store
 from .ui.display import Display
 from .ui.strings import Strings
@@ -73,6 +75,7 @@ class App:
         self.started_at = self.clock.monotonic()
         self.camera_fault: str | None = None
         self.store = self.gate = self.access_log = self.camera = self.screen = self.api = self.cloud = None
+        self.sip = None
         self._stopping = asyncio.Event()
 
     # The parts tests and benchmarks reach for.
@@ -98,7 +101,7 @@ class App:
                 self.tasks.attach(tg)
                 loops = {"clock": self.shell.run_deadlines, "screen": self.screen.run,
                          "camera": lambda: self.scanner.run(self.camera.frames()), "access log": self.access_log.run,
-                         **(self.cloud.loops() if self.cloud else {})}
+                         **(self.cloud.loops() if self.cloud else {}), **(self.sip.loops() if self.sip else {})}
                 for name, fn in loops.items():
                     tg.create_task(supervised(name, fn, self.clock))
                 self._announce()
@@ -137,6 +140,10 @@ class App:
         if cfg.cloud.url:
             self.cloud = CloudLink(cfg, store=self.store, gate=self.gate, camera=self.camera,
                                    dispatch=self.dispatch)
+        if cfg.sip.accounts:
+            self.sip = SipLink(cfg, speaker=self.cloud.speaker if self.cloud else None,
+                               dispatch=self.dispatch)
+            await self.sip.start()
         self._wire()
         self.screen.redraw()
         self.api = ApiServer(PanelFacade(self), cfg.api.host, cfg.api.port, self.token)
@@ -149,9 +156,10 @@ class App:
         s.carry(fx.LogAccess, self.access_log.add_access)
         s.carry(fx.LogAccess, self.door.feedback)
         s.carry(fx.RaiseAlarm, self.access_log.add_alarm)
-        if self.cloud is not None:
-            s.carry(fx.StartCall, lambda e: self.cloud.calls.start_call(e.call_id, e.resident_id))
-            s.carry(fx.StopCall, lambda e: self.cloud.calls.stop_call(e.call_id, e.reason))
+        if self.cloud is not None or self.sip is not None:
+            calls = CallRouter(self.sip and self.sip.calls, self.cloud and self.cloud.calls)
+            s.carry(fx.StartCall, lambda e: calls.start_call(e.call_id, e.resident_id))
+            s.carry(fx.StopCall, lambda e: calls.stop_call(e.call_id, e.reason))
         s.watch(self._on_state_changed)
 
     def _on_state_changed(self, before, after) -> None:
@@ -164,6 +172,7 @@ class App:
     async def _close(self) -> None:
         """In order: the door relocked first, the store closed after the log wrote its queue."""
         steps = [("door", self.door.close), ("calls", self.cloud and self.cloud.close),
+                 ("sip calls", self.sip and self.sip.close),
                  ("api", self.api and self.api.stop), ("camera", self.camera and self.camera.close),
                  ("access log", self.access_log and self.access_log.close),
                  ("store", self.store and self.store.close), ("screen", self.screen and self.screen.display.close)]

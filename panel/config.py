@@ -137,6 +137,22 @@ class CallSection:
 
 
 @dataclass(frozen=True)
+class SipAccount:
+    uri: str = ""                      # the panel's address: "sip:panel@pbx.example"
+    username: str = ""                 # digest user name; empty: the URI's user
+    password: str = ""
+    registrar: str = ""                # "host[:port]" to REGISTER at (and send calls through); empty: direct calls
+
+
+@dataclass(frozen=True)
+class SipSection:
+    # Accounts in order: calls go out on the first registered one. None: no SIP.
+    accounts: list[SipAccount] = field(default_factory=list)
+    listen: str = "0.0.0.0:5060"       # the UDP socket: "host:port" (port 0 = any)
+    register_expires: int = 600        # seconds asked for; renewed at half what the registrar grants
+
+
+@dataclass(frozen=True)
 class DirectorySection:
     # Where residents come from until the cloud syncs them: a property file (TOML),
     # relative to the config file. Empty: the bundled demo property.
@@ -167,6 +183,7 @@ class Config:
     api: ApiSection = field(default_factory=ApiSection)
     cloud: CloudSection = field(default_factory=CloudSection)
     call: CallSection = field(default_factory=CallSection)
+    sip: SipSection = field(default_factory=SipSection)
     directory: DirectorySection = field(default_factory=DirectorySection)
     access: AccessSection = field(default_factory=AccessSection)
     source: str = "<defaults>"         # the file this came from (not a TOML key)
@@ -227,7 +244,7 @@ _RANGES = {
     "camera.width": (16, 7680), "camera.height": (16, 4320), "camera.fps": (0.1, 120),
     "api.port": (0, 65535),
     "call.ring_timeout_seconds": (1, 600), "call.max_call_seconds": (5, 7200),
-    "call.max_video_kbps": (300, 3000),
+    "call.max_video_kbps": (300, 3000), "sip.register_expires": (1, 86400),
     "access.visitor_limit_hours": (0, 24 * 366), "access.dedupe_seconds": (0, 60),
 }
 
@@ -312,6 +329,10 @@ def _coerce(value, hint, where: str, source: str):
         if not isinstance(value, list):
             raise ConfigError(f"{source}: '{where}' must be a list ([...]), got {_describe(value)}")
         return [_coerce(v, typing.get_args(hint)[0], f"{where}[{i}]", source) for i, v in enumerate(value)]
+    if dataclasses.is_dataclass(hint):          # a table inside a section ([[sip.accounts]])
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: '{where}' must be a table, got {_describe(value)}")
+        return _build(hint, value, where, source)
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: '{where}' must be a table of names to strings, got {_describe(value)}")
@@ -368,9 +389,19 @@ def _check_ranges(config: Config, source: str) -> None:
             ipaddress.ip_address(address)
         except ValueError:
             raise ConfigError(f"{source}: 'call.ice_addresses[{i}]' = {address!r} is not an IP address") from None
+    for i, account in enumerate(config.sip.accounts):
+        if not account.uri.startswith("sip:") or "@" not in account.uri:
+            raise ConfigError(f"{source}: 'sip.accounts[{i}].uri' = {account.uri!r}: expected sip:user@host")
+    if config.sip.accounts and not _is_host_port(config.sip.listen):
+        raise ConfigError(f"{source}: 'sip.listen' = {config.sip.listen!r}: expected host:port, e.g. \"0.0.0.0:5060\"")
     scbk = config.osdp.scbk
     if scbk and (len(scbk) != 32 or any(c not in "0123456789abcdefABCDEF" for c in scbk)):
         raise ConfigError(f"{source}: 'osdp.scbk' must be 32 hex digits (a 128-bit key), or empty for no secure channel")
+
+
+def _is_host_port(text: str) -> bool:
+    host, _, port = text.rpartition(":")
+    return bool(host) and port.isdigit() and int(port) <= 65535
 
 
 def _describe(value) -> str:
@@ -415,6 +446,8 @@ def _toml_value(value) -> str:
         return "true" if value else "false"
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if dataclasses.is_dataclass(value):
+        return _toml_value(dataclasses.asdict(value))
     if isinstance(value, dict):
         return "{ " + ", ".join(f"{_toml_value(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
     if isinstance(value, str):

@@ -27,6 +27,7 @@ class Resident:
     unit: str
     display_name: str = ""          # overrides the property's naming rule when set
     cards: tuple[str, ...] = ()     # access cards for an OSDP reader, normalized (panel.access.cards)
+    sip: str = ""                   # a SIP URI to call them at ([sip] in the config), "" = the app
 
     @property
     def full_name(self) -> str:
@@ -73,11 +74,14 @@ def load_property(path: str | Path) -> Property:
             resident = Resident(id=str(r["id"]), first_name=str(r.get("first_name", "")),
                                 last_name=str(r["last_name"]), unit=str(r["unit"]),
                                 display_name=str(r.get("display_name", "")),
-                                cards=tuple(normalize_card(str(c)) for c in r.get("cards", [])))
+                                cards=tuple(normalize_card(str(c)) for c in r.get("cards", [])),
+                                sip=str(r.get("sip", "")))
         except (KeyError, TypeError) as e:
             raise PropertyError(f"{p}: resident #{i} lacks {e}") from None
         except CardError as e:
             raise PropertyError(f"{p}: resident #{i}: {e}") from None
+        if resident.sip and not resident.sip.startswith(("sip:", "sips:")):
+            raise PropertyError(f"{p}: resident #{i}: sip = {resident.sip!r}: expected a SIP URI, sip:user@host")
         if resident.id in seen:
             raise PropertyError(f"{p}: resident id {resident.id!r} appears twice")
         seen.add(resident.id)

@@ -33,16 +33,20 @@ def need(binary: str, package: str) -> str:
     return path
 
 
-def free_port(kind: int = socket.SOCK_DGRAM) -> int:
-    """A port free for both UDP and TCP on 127.0.0.1 (SIP and baresip's media use both)."""
+def free_port(span: int = 1) -> int:
+    """A port free for UDP and TCP on 127.0.0.1, with the span-1 ports after it (baresip
+    listens on SIP's port over UDP and TCP, and on the next one for TLS)."""
     for _ in range(50):
-        with socket.socket(socket.AF_INET, kind) as s:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        other = socket.SOCK_STREAM if kind == socket.SOCK_DGRAM else socket.SOCK_DGRAM
+        if port + span > 65535:
+            continue
         try:
-            with socket.socket(socket.AF_INET, other) as s:
-                s.bind(("127.0.0.1", port))
+            for p in range(port, port + span):
+                for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                    with socket.socket(socket.AF_INET, kind) as s:
+                        s.bind(("127.0.0.1", p))
         except OSError:
             continue
         return port
@@ -196,6 +200,9 @@ call_max_calls 4
 audio_path /usr/share/baresip
 audio_player aufile,{out}
 audio_source ausine,{tone}
+ausrc_srate 48000
+ausrc_channels 2
+auplay_srate 48000
 audio_alert aufile,/dev/null
 rtp_stats yes
 video_source fakevideo,nil
@@ -240,7 +247,7 @@ class Baresip:
     async def start(self) -> "Baresip":
         binary = need("baresip", "baresip")
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.sip_port, self.ctrl_port = free_port(), free_port(socket.SOCK_STREAM)
+        self.sip_port, self.ctrl_port = free_port(span=2), free_port()
         (self.dir / "config").write_text(BARESIP_CONFIG.format(
             sip_port=self.sip_port, ctrl_port=self.ctrl_port, tone=self.tone, out=self.dir / "heard.wav"))
         params = ";answermode=auto" if self.auto_answer else ""

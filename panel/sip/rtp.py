@@ -1,0 +1,103 @@
+"""A call's audio over plain RTP (RFC 3550, RTP/AVP): the panel's microphone track encoded
+with aiortc's G.711 encoders, the peer's packets decoded into a track the speaker plays.
+The microphone is the panel's own track (hal/audio.py), so no device is opened twice."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+
+from aiortc.codecs.g711 import PcmaDecoder, PcmaEncoder, PcmuDecoder, PcmuEncoder
+from aiortc.jitterbuffer import JitterFrame
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtp import RtpPacket
+
+log = logging.getLogger(__name__)
+
+CODECS = {"PCMU": (PcmuEncoder, PcmuDecoder), "PCMA": (PcmaEncoder, PcmaDecoder)}
+
+
+class ReceivedAudio(MediaStreamTrack):
+    """The peer's decoded audio, as a track for the panel's speaker."""
+    kind = "audio"
+
+    def __init__(self):
+        super().__init__()
+        self.queue: asyncio.Queue = asyncio.Queue(maxsize=50)
+
+    async def recv(self):
+        frame = await self.queue.get()
+        if frame is None:
+            raise MediaStreamError
+        return frame
+
+
+class AudioStream(asyncio.DatagramProtocol):
+    def __init__(self):
+        self.socket: asyncio.DatagramTransport | None = None
+        self.remote: tuple[str, int] | None = None
+        self.payload_type = 0
+        self.packets_sent = self.packets_received = 0
+        self.track = ReceivedAudio()
+        self._decoder = None
+        self._sender: asyncio.Task | None = None
+
+    @classmethod
+    async def open(cls, host: str) -> "AudioStream":
+        loop = asyncio.get_running_loop()
+        _, stream = await loop.create_datagram_endpoint(cls, local_addr=(host, 0))
+        return stream
+
+    @property
+    def port(self) -> int:
+        return self.socket.get_extra_info("sockname")[1]
+
+    def connection_made(self, transport) -> None:
+        self.socket = transport
+
+    def start(self, remote: tuple[str, int], payload_type: int, codec: str, microphone, speaker) -> None:
+        encoder_cls, decoder_cls = CODECS[codec]
+        self.remote, self.payload_type = remote, payload_type
+        self._decoder = decoder_cls()
+        speaker.play(self.track)
+        self._sender = asyncio.ensure_future(self._send(microphone, encoder_cls()))
+
+    async def _send(self, microphone, encoder) -> None:
+        ssrc, seq = secrets.randbits(32), secrets.randbits(16)
+        try:
+            while True:
+                frame = await microphone.recv()
+                payloads, timestamp = encoder.encode(frame)
+                for payload in payloads:
+                    packet = RtpPacket(payload_type=self.payload_type, sequence_number=seq, timestamp=timestamp,
+                                       ssrc=ssrc, payload=payload)
+                    seq = (seq + 1) & 0xFFFF
+                    self.socket.sendto(packet.serialize(), self.remote)
+                    self.packets_sent += 1
+        except MediaStreamError:
+            pass
+        finally:
+            microphone.stop()
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        if self._decoder is None or len(data) < 12 or 192 <= data[1] <= 223:
+            return                              # not started yet, or RTCP on the same port
+        try:
+            packet = RtpPacket.parse(data)
+        except ValueError:
+            return
+        if packet.payload_type != self.payload_type:
+            return                              # telephone-event and comfort noise: not audio
+        self.packets_received += 1
+        for frame in self._decoder.decode(JitterFrame(packet.payload, packet.timestamp)):
+            if not self.track.queue.full():
+                self.track.queue.put_nowait(frame)
+
+    def close(self) -> None:
+        if self._sender is not None:
+            self._sender.cancel()
+        if not self.track.queue.full():
+            self.track.queue.put_nowait(None)
+        if self.socket is not None:
+            self.socket.close()

@@ -1,0 +1,165 @@
+"""Calls over SIP with the same face as the WebRTC CallService (panel/call/service.py):
+the core's StartCall / StopCall come in, core events go out. A SIP final response maps to
+the panel's call-ended reasons: 486 busy and 603/600 decline -> declined; 404, 410, 480, 604
+-> unavailable; 408 or no answer at all -> no_answer; anything else -> error."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from .. import memory
+from ..core import effects as fx
+from ..core import events as ev
+from .invite import CallRefused, OutgoingCall
+from .rtp import AudioStream
+from .transaction import TransactionTimeout
+from .ua import UserAgent
+
+log = logging.getLogger(__name__)
+
+DECLINED = {486, 600, 603}
+UNAVAILABLE = {404, 410, 480, 484, 604}
+NO_ANSWER = {408}
+
+
+def reason_for(code: int) -> str:
+    if code in UNAVAILABLE:
+        return "unavailable"
+    if code in NO_ANSWER:
+        return "no_answer"
+    return "error"
+
+
+class SipCallService:
+    def __init__(self, ua: UserAgent, *, target_for: Callable[[str], str], display_name: str,
+                 dispatch: Callable[[ev.Event], list[fx.Effect]], open_microphone: Callable[[], object], speaker):
+        self.ua = ua
+        self.target_for = target_for            # resident id -> SIP URI ("" when none)
+        self.display_name = display_name
+        self.dispatch = dispatch
+        self.open_microphone, self.speaker = open_microphone, speaker
+        self.calls: dict[str, OutgoingCall] = {}        # the panel's call id -> the SIP call
+        self.media: AudioStream | None = None
+        self.calls_started = 0
+        self._tasks: set[asyncio.Task] = set()
+
+    def handles(self, resident_id: str) -> bool:
+        return bool(self.target_for(resident_id))
+
+    # -- from the core ------------------------------------------------------------------
+    def start_call(self, call_id: str, resident_id: str) -> None:
+        self.calls_started += 1
+        self._spawn(self._place(call_id, self.target_for(resident_id)))
+
+    def stop_call(self, call_id: str, reason: str) -> None:
+        call = self.calls.pop(call_id, None)
+        if call is None:
+            return
+        if call.dialog is None:
+            call.cancel()
+        else:
+            self._spawn(call.bye())
+        self._end_media()
+
+    async def close(self) -> None:
+        for call_id in list(self.calls):
+            call = self.calls.pop(call_id)
+            if call.dialog is not None:
+                await call.bye()
+            else:
+                call.cancel()
+        self._end_media()
+        for task in list(self._tasks):
+            task.cancel()
+
+    # -- the call -------------------------------------------------------------------------
+    async def _place(self, call_id: str, target: str) -> None:
+        account = self.ua.account
+        hop = self.ua.next_hop(account, target)
+        media = await AudioStream.open(self.ua.address_toward(*hop))
+        call = OutgoingCall(self.ua.transport, target=target, local_uri=account.uri, display_name=self.display_name,
+                            contact=self.ua.contact(account), next_hop=hop, media_address=self.ua.address_toward(*hop),
+                            media_port=media.port, username=account.username or "", password=account.password,
+                            on_ringing=lambda: self.dispatch(ev.CallRinging(call_id, "sip")))
+        self.calls[call_id] = call
+        self.ua.dialog_handlers[call.call_id] = lambda request: self._in_dialog(call_id, call, request)
+        try:
+            answer = await call.run()
+        except CallRefused as e:
+            media.close()
+            self._forget(call_id, call)
+            if call.cancelled:
+                return
+            log.info("sip call %s to %s: %s", call_id, target, e)
+            self.dispatch(ev.CallDeclined(call_id) if e.code in DECLINED else ev.CallFailed(call_id, reason_for(e.code)))
+            return
+        except TransactionTimeout as e:
+            media.close()
+            self._forget(call_id, call)
+            log.info("sip call %s to %s: %s", call_id, target, e)
+            if not call.cancelled:
+                self.dispatch(ev.CallFailed(call_id, "no_answer"))
+            return
+        except Exception as e:          # a malformed answer ends the call, not the panel
+            log.warning("sip call %s to %s failed: %s", call_id, target, e)
+            media.close()
+            await call.bye()
+            self._forget(call_id, call)
+            if not call.cancelled:
+                self.dispatch(ev.CallFailed(call_id, "error"))
+            return
+        if call_id not in self.calls:
+            media.close()               # the visitor hung up while the ACK went out
+            await call.bye()
+            return
+        effects = self.dispatch(ev.CallAccepted(call_id, str(call.dialog.remote_target)))
+        if any(isinstance(e, fx.Ignored) for e in effects):
+            media.close()               # too late (the ring timed out): end it
+            self._forget(call_id, call)
+            await call.bye()
+            return
+        self._end_media()
+        self.media = media
+        media.start((answer.address, answer.port), answer.payload_type, answer.codec,
+                    self.open_microphone(), self.speaker)
+
+    def _in_dialog(self, call_id: str, call: OutgoingCall, request) -> None:
+        if call.dialog is None or not call.dialog.matches(request):
+            self.ua.reply(request, (request.via[0].host, request.via[0].port or 5060), 481,
+                          "Call/Transaction Does Not Exist")
+            return
+        hop = request.via[0]
+        if request.method == "BYE":
+            self.ua.reply(request, (hop.host, hop.port or 5060), 200, "OK")
+            call.dialog = None
+            if self.calls.pop(call_id, None) is not None:
+                self._forget(call_id, call)
+                self._end_media()
+                self.dispatch(ev.CallEnded(call_id, "hung_up"))
+        else:
+            self.ua.reply(request, (hop.host, hop.port or 5060), 200 if request.method == "OPTIONS" else 501,
+                          "OK" if request.method == "OPTIONS" else "Not Implemented")
+
+    def _forget(self, call_id: str, call: OutgoingCall) -> None:
+        if self.calls.get(call_id) is call:
+            del self.calls[call_id]
+        self.ua.dialog_handlers.pop(call.call_id, None)
+        call.close()
+
+    def _end_media(self) -> None:
+        if self.media is not None:
+            self.media.close()
+            self.media = None
+            memory.give_back()
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("sip call service: %r", task.exception(), exc_info=task.exception())

@@ -1,0 +1,202 @@
+"""Calls over SIP with real peers from Debian on 127.0.0.1: Kamailio as registrar and
+proxy, baresip as the resident's SIP phone (tests/sip_peers.py), the real panel."""
+
+from __future__ import annotations
+
+import pytest
+
+from panel.config import SipAccount
+from tests.sip_peers import Baresip, Kamailio
+from tests.support import make_config, start_panel, until
+
+PANEL_PASSWORD, OLIVIA_PASSWORD = "panel-secret", "olivia-secret"
+
+
+def property_file(tmp_path, olivia_uri: str):
+    path = tmp_path / "property.toml"
+    path.write_text(f'[property]\nid = "p"\nname = "Test Court"\n\n'
+                    f'[[residents]]\nid = "r01"\nfirst_name = "Olivia"\nlast_name = "Smith"\nunit = "1A"\n'
+                    f'sip = "{olivia_uri}"\n')
+    return path
+
+
+async def sip_panel(tmp_path, kamailio: Kamailio, *, password: str = PANEL_PASSWORD, expires: int = 600,
+                    ring_timeout: float = 30.0):
+    account = SipAccount(uri=f"sip:panel@{kamailio.host}", password=password, registrar=kamailio.host)
+    config = make_config(tmp_path, directory={"property_file": str(property_file(tmp_path, f"sip:olivia@{kamailio.host}"))},
+                         call={"ring_timeout_seconds": ring_timeout})
+    config = config.replace("sip", accounts=[account], listen="127.0.0.1:0", register_expires=expires)
+    return await start_panel(config)
+
+
+@pytest.fixture
+async def world(tmp_path):
+    kamailio = await Kamailio(tmp_path / "kamailio", {"panel": PANEL_PASSWORD, "olivia": OLIVIA_PASSWORD}).start()
+    started = []
+
+    async def panel(**kwargs):
+        running = await sip_panel(tmp_path, kamailio, **kwargs)
+        started.append(running)
+        return running
+
+    async def phone(user: str = "olivia", password: str = OLIVIA_PASSWORD) -> Baresip:
+        b = await Baresip(tmp_path / f"baresip-{user}-{len(started)}", user, registrar=kamailio.host,
+                          password=password).start()
+        started.append(b)
+        await until(lambda: b.command("reginfo"), what="baresip up")
+        await until(_registered(b), timeout=10, what=f"baresip {user} registered at Kamailio")
+        return b
+
+    try:
+        yield kamailio, panel, phone
+    finally:
+        for thing in reversed(started):
+            if isinstance(thing, Baresip):
+                await thing.stop()
+            else:
+                await thing.client.close()
+                if not thing.task.done():
+                    await thing.stop()
+        await kamailio.stop()
+
+
+def _registered(b: Baresip):
+    async def check():
+        return "OK" in (await b.command("reginfo"))["data"]
+    return check
+
+
+async def call_olivia(panel) -> None:
+    await panel.press("Directory")
+    for key in "OLI":
+        await panel.press(key)
+    assert (await panel.press("Olivia Smith"))["screen"] == "calling"
+
+
+async def status(panel) -> dict:
+    return await panel.get_json("/status")
+
+
+async def test_baresip_registers_at_kamailio_and_a_wrong_password_is_refused(world):
+    kamailio, _, phone = world
+    await phone()
+    wrong = await Baresip(kamailio.dir.parent / "wrong", "olivia", registrar=kamailio.host, password="nope").start()
+    try:
+        await until(lambda: wrong.command("reginfo"), what="baresip up")
+        await until(_err(wrong), timeout=10, what="registration refused")
+    finally:
+        await wrong.stop()
+
+
+def _err(b: Baresip):
+    async def check():
+        return "ERR" in (await b.command("reginfo"))["data"]
+    return check
+
+
+async def test_panel_registers_with_digest_and_renews_before_expiry(world):
+    _, panel, _ = world
+    p = await panel(expires=2)
+    registration = p.app.sip.ua.registrations[0]
+    await until(lambda: registration.registered, timeout=5, what="panel registered")
+    assert p.app.state.cloud_online            # calls available: SIP is the panel's call path
+    await until(lambda: registration.registered_count >= 3, timeout=5, what="two renewals")
+    assert registration.registered
+
+
+async def test_wrong_password_is_refused_with_a_clear_message(world, caplog):
+    _, panel, _ = world
+    p = await panel(password="wrong")
+    registration = p.app.sip.ua.registrations[0]
+    await until(lambda: registration.state.startswith("refused"), timeout=5, what="registration refused")
+    assert registration.state == "refused: wrong user name or password"
+    assert "registration refused: wrong user name or password" in caplog.text
+    assert not p.app.state.cloud_online
+    await call_olivia_unavailable(p)
+
+
+async def call_olivia_unavailable(p) -> None:
+    await p.press("Directory")
+    for key in "OLI":
+        await p.press(key)
+    await p.press("Olivia Smith")
+    assert (await status(p))["screen"] == "call_ended"
+
+
+async def test_resident_answers_audio_flows_both_ways_resident_hangs_up(world):
+    _, panel, phone = world
+    olivia = await phone()
+    p = await panel()
+    await until(lambda: p.app.state.cloud_online, what="panel registered")
+    await call_olivia(p)
+    await olivia.expect("CALL_INCOMING")
+    await until(lambda: p.app.state.ringing, what="the panel shows ringing (180)")
+    await olivia.answer()
+    await until(lambda: p.app.state.screen.value == "in_call", what="In call")
+    media = p.app.sip.calls.media
+    await until(lambda: media.packets_received >= 25 and media.packets_sent >= 25, timeout=5,
+                what="RTP both ways")
+    await until(lambda: p.app.sip.calls.speaker.frames >= 10, what="the panel plays the resident's audio")
+    await olivia.hangup()
+    await until(lambda: p.app.state.screen.value == "call_ended", what="call ended")
+    assert p.app.state.message == "hung_up"
+    assert p.app.sip.calls.media is None
+
+
+async def test_visitor_ends_the_call_with_bye(world):
+    _, panel, phone = world
+    olivia = await phone()
+    p = await panel()
+    await until(lambda: p.app.state.cloud_online, what="panel registered")
+    await call_olivia(p)
+    await olivia.expect("CALL_INCOMING")
+    await olivia.answer()
+    await until(lambda: p.app.state.screen.value == "in_call", what="In call")
+    await p.press("End call")
+    await olivia.expect("CALL_CLOSED")
+
+
+@pytest.mark.parametrize("code", [486, 603])
+async def test_resident_declines(world, code):
+    _, panel, phone = world
+    olivia = await phone()
+    p = await panel()
+    await until(lambda: p.app.state.cloud_online, what="panel registered")
+    await call_olivia(p)
+    await olivia.expect("CALL_INCOMING")
+    await olivia.hangup(code, "Busy Here" if code == 486 else "Decline")
+    await until(lambda: p.app.state.screen.value == "call_ended", what="call ended")
+    assert p.app.state.message == "declined"
+
+
+async def test_visitor_cancels_while_it_rings(world):
+    _, panel, phone = world
+    olivia = await phone()
+    p = await panel()
+    await until(lambda: p.app.state.cloud_online, what="panel registered")
+    await call_olivia(p)
+    await olivia.expect("CALL_INCOMING")
+    await p.press("Cancel")
+    await olivia.expect("CALL_CLOSED")
+    assert p.app.sip.calls.calls == {}
+
+
+async def test_no_answer_times_out_and_the_phone_stops_ringing(world):
+    _, panel, phone = world
+    olivia = await phone()
+    p = await panel(ring_timeout=2)
+    await until(lambda: p.app.state.cloud_online, what="panel registered")
+    await call_olivia(p)
+    await olivia.expect("CALL_INCOMING")
+    await until(lambda: p.app.state.screen.value == "call_ended", timeout=5, what="no answer")
+    assert p.app.state.message == "no_answer"
+    await olivia.expect("CALL_CLOSED")
+
+
+async def test_resident_not_registered_is_unavailable(world):
+    _, panel, _ = world
+    p = await panel()
+    await until(lambda: p.app.state.cloud_online, what="panel registered")
+    await call_olivia(p)
+    await until(lambda: p.app.state.screen.value == "call_ended", what="404 from Kamailio")
+    assert p.app.state.message == "unavailable"
