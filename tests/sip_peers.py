@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -310,6 +311,12 @@ class Baresip:
 
     async def send_dtmf(self, keys: str) -> dict:
         return await self.command("send_dtmf", keys)
+
+    async def audio_received(self) -> int:
+        """RTP packets baresip has received in the current call's audio (its audio_debug: rcvd=N)."""
+        text = (await self.command("audio_debug"))["data"]
+        found = re.search(r"rcvd=(\d+)", text)
+        return int(found.group(1)) if found else 0
 
     def of(self, kind: str) -> list[dict]:
         return [e for e in self.events if e.get("type") == kind]

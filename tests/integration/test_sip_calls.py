@@ -136,7 +136,11 @@ async def test_resident_answers_audio_flows_both_ways_resident_hangs_up(world):
     media = p.app.sip.calls.media
     await until(lambda: media.packets_received >= 25 and media.packets_sent >= 25, timeout=5,
                 what="RTP both ways")
+    async def baresip_heard_25():
+        return await olivia.audio_received() >= 25
+    await until(baresip_heard_25, what="baresip receives the panel's audio (25 packets)")
     await until(lambda: p.app.sip.calls.speaker.frames >= 10, what="the panel plays the resident's audio")
+    assert p.app.sip.calls.speaker.peak_rms > 0.05       # baresip's tone, not silence
     await olivia.hangup()
     await until(lambda: p.app.state.screen.value == "call_ended", what="call ended")
     assert p.app.state.message == "hung_up"
