@@ -38,6 +38,7 @@ class PanelFacade:
             "call": call,
             "door": {**app.door.relay_status(), "contact": contact},
             "cloud": {"link": "up" if s.cloud_online else ("down" if cfg.cloud.url else "not configured")},
+            "sip": app.sip.status() if app.sip else None,
             "camera": {"source": cfg.camera.source, "frames": app.camera.frames_delivered if app.camera else 0,
                        "fault": app.camera_fault},
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 from sipmessage import AuthChallenge, AuthCredentials, AuthParameters
@@ -12,6 +13,30 @@ _HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
 
 class AuthError(Exception):
     """A challenge the panel cannot answer (an unknown scheme or algorithm)."""
+
+
+# name=token or name="quoted string": sipmessage splits a challenge at every comma, also
+# inside quotes, and refuses qop="auth,auth-int" (what many PBXs send).
+_PARAM = re.compile(r'\s*([\w-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*)\s*(?:,|$)')
+
+
+def challenge_of(response) -> AuthChallenge:
+    """The WWW-Authenticate (401) or Proxy-Authenticate (407) challenge of a response."""
+    header = response.headers.get("WWW-Authenticate" if response.code == 401 else "Proxy-Authenticate")
+    if not header:
+        raise AuthError(f"{response.code} without a challenge header")
+    scheme, _, rest = header.strip().partition(" ")
+    params, at = {}, 0
+    while at < len(rest):
+        m = _PARAM.match(rest, at)
+        if m is None or m.end() == at:
+            raise AuthError(f"unreadable challenge {header!r}")
+        value = m.group(2)
+        if value.startswith('"'):
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        params[m.group(1).lower()] = value
+        at = m.end()
+    return AuthChallenge(scheme=scheme, parameters=AuthParameters(**params))
 
 
 def answer(challenge: AuthChallenge, *, method: str, uri: str, username: str, password: str,

@@ -56,8 +56,7 @@ class OutgoingCall:
                                                  on_provisional=self._provisional, on_2xx=self._ack)
             response = await self.transaction.final()
             if response.code in (401, 407) and credentials is None and not self.cancelled:
-                challenge = response.www_authenticate if response.code == 401 else response.proxy_authenticate
-                answer = auth.answer(challenge, method="INVITE", uri=str(self.target),
+                answer = auth.answer(auth.challenge_of(response), method="INVITE", uri=str(self.target),
                                      username=self.username, password=self.password)
                 credentials = ("Authorization" if response.code == 401 else "Proxy-Authorization", str(answer))
                 continue

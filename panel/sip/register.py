@@ -79,11 +79,10 @@ class Registration:
                 req.headers.set(*credentials)
             response = await ClientTransaction(self.transport, req, self.registrar).final()
             if response.code in (401, 407) and credentials is None:
-                challenge = response.www_authenticate if response.code == 401 else response.proxy_authenticate
                 try:
-                    answer = auth.answer(challenge, method="REGISTER", uri=str(req.uri),
+                    answer = auth.answer(auth.challenge_of(response), method="REGISTER", uri=str(req.uri),
                                          username=self.account.username or user, password=self.account.password)
-                except (auth.AuthError, AttributeError) as e:
+                except auth.AuthError as e:
                     self._set(f"refused: {e}")
                     return None
                 credentials = ("Authorization" if response.code == 401 else "Proxy-Authorization", str(answer))

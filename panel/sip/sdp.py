@@ -30,17 +30,21 @@ class Answer:
 
 
 def parse_answer(text: str) -> Answer:
-    """The media the peer accepted; ValueError naming what is missing."""
-    address, audio = "", None
+    """The media the peer accepted; ValueError naming what is missing. The audio stream's
+    address is its own c= line if it has one, else the session's (RFC 4566 5.7)."""
+    session_address, audio, audio_address, section = "", None, "", "session"
     for line in text.splitlines():
         line = line.strip()
-        if line.startswith("c=") and (audio is None or not address):
-            address = line.split()[-1]
-        elif line.startswith("m=audio ") and audio is None:
-            fields = line.split()
-            audio = (int(fields[1]), [int(pt) for pt in fields[3:] if pt.isdigit()])
-        elif line.startswith("c=") and audio is not None:
-            address = line.split()[-1]           # media-level c= overrides the session's
+        if line.startswith("m="):
+            section = "audio" if line.startswith("m=audio ") and audio is None else "other"
+            if section == "audio":
+                fields = line.split()
+                audio = (int(fields[1]), [int(pt) for pt in fields[3:] if pt.isdigit()])
+        elif line.startswith("c="):
+            if section == "session":
+                session_address = line.split()[-1]
+            elif section == "audio":
+                audio_address = line.split()[-1]
     if audio is None:
         raise ValueError("the answer has no audio stream")
     port, pts = audio
@@ -49,6 +53,7 @@ def parse_answer(text: str) -> Answer:
     common = [pt for pt in pts if pt in AUDIO_CODECS]
     if not common:
         raise ValueError(f"no common audio codec: the peer answered payload types {pts}, the panel offers PCMU, PCMA")
+    address = audio_address or session_address
     if not address:
         raise ValueError("the answer has no connection address (c=)")
     return Answer(address, port, common[0], AUDIO_CODECS[common[0]])

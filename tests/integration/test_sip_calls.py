@@ -111,6 +111,8 @@ async def test_wrong_password_is_refused_with_a_clear_message(world, caplog):
     await until(lambda: registration.state.startswith("refused"), timeout=5, what="registration refused")
     assert registration.state == "refused: wrong user name or password"
     assert "registration refused: wrong user name or password" in caplog.text
+    assert (await status(p))["sip"]["accounts"] == [{"uri": registration.account.uri,
+                                                     "state": "refused: wrong user name or password"}]
     assert not p.app.state.cloud_online
     await call_olivia_unavailable(p)
 
