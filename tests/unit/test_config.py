@@ -169,3 +169,24 @@ def test_the_pi_examples_name_real_devices_for_every_part(name):
     assert c.gpio.pin_factory not in ("", "mock")
     assert c.camera.source.startswith("/dev/video")
     assert c.audio.microphone.startswith(("alsa:", "pulse:")) and c.audio.speaker.startswith(("alsa:", "pulse:"))
+
+
+SIP_ACCOUNT = '[[sip.accounts]]\nuri = "sip:panel@pbx.example"\npassword = "pw"\nregistrar = "pbx.example:5060"\n'
+
+
+def test_sip_accounts_are_tables_in_the_sip_section(tmp_path):
+    config = load(write(tmp_path, with_simulated_parts(SIP_ACCOUNT + "[sip]\nregister_expires = 300\n")))
+    [account] = config.sip.accounts
+    assert (account.uri, account.password, account.registrar) == ("sip:panel@pbx.example", "pw", "pbx.example:5060")
+    assert config.sip.register_expires == 300 and config.sip.listen == "0.0.0.0:5060"
+    assert load(write(tmp_path, with_simulated_parts(""))).sip.accounts == []     # no accounts: no SIP
+
+
+def test_a_bad_sip_account_names_the_key(tmp_path):
+    assert "unknown key 'sip.accounts[0].pasword' (did you mean 'password'?)" in \
+        error_of(tmp_path, with_simulated_parts('[[sip.accounts]]\nuri = "sip:a@b"\npasword = "x"\n'))
+    assert "'sip.accounts[0].uri' = 'panel@pbx': expected sip:user@host" in \
+        error_of(tmp_path, with_simulated_parts('[[sip.accounts]]\nuri = "panel@pbx"\n'))
+    assert "'sip.listen' = '5060': expected host:port" in \
+        error_of(tmp_path, with_simulated_parts(SIP_ACCOUNT + '[sip]\nlisten = "5060"\n'))
+    assert "'sip.accounts[0]' must be a table" in error_of(tmp_path, with_simulated_parts('[sip]\naccounts = ["x"]\n'))

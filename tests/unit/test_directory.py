@@ -150,3 +150,13 @@ def test_a_card_listed_for_two_residents_is_an_error(tmp_path):
                     '[[residents]]\nid = "b"\nlast_name = "Ode"\nunit = "2"\ncards = ["042:7"]\n')
     with pytest.raises(PropertyError, match="card 42:7 is listed for both 'a' and 'b'"):
         load_property(path)
+
+
+def test_a_residents_sip_uri_is_read_and_a_bad_one_names_the_resident(tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text('[[residents]]\nid = "a"\nlast_name = "Ng"\nunit = "1"\nsip = "sip:ng@pbx.example"\n')
+    assert load_property(good).residents[0].sip == "sip:ng@pbx.example"
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[residents]]\nid = "a"\nlast_name = "Ng"\nunit = "1"\nsip = "ng@pbx"\n')
+    with pytest.raises(PropertyError, match=r"resident #1: sip = 'ng@pbx': expected a SIP URI"):
+        load_property(bad)
