@@ -83,6 +83,8 @@ class AudioStream(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr) -> None:
         if self._decoder is None or len(data) < 12 or 192 <= data[1] <= 223:
             return                              # not started yet, or RTCP on the same port
+        if addr[0] != self.remote[0]:
+            return                              # only the answer's host speaks into the panel's speaker
         try:
             packet = RtpPacket.parse(data)
         except ValueError:

@@ -84,7 +84,7 @@ class SipCallService:
                             media_port=media.port, username=account.username or "", password=account.password,
                             on_ringing=lambda: self.dispatch(ev.CallRinging(call_id, "sip")))
         self.calls[call_id] = call
-        self.ua.dialog_handlers[call.call_id] = lambda request: self._in_dialog(call_id, call, request)
+        self.ua.dialog_handlers[call.call_id] = lambda request, addr: self._in_dialog(call_id, call, request, addr)
         try:
             answer = await call.run()
         except CallRefused as e:
@@ -125,22 +125,21 @@ class SipCallService:
         media.start((answer.address, answer.port), answer.payload_type, answer.codec,
                     self.open_microphone(), self.speaker)
 
-    def _in_dialog(self, call_id: str, call: OutgoingCall, request) -> None:
+    def _in_dialog(self, call_id: str, call: OutgoingCall, request, addr) -> None:
         if call.dialog is None or not call.dialog.matches(request):
-            self.ua.reply(request, (request.via[0].host, request.via[0].port or 5060), 481,
-                          "Call/Transaction Does Not Exist")
+            self.ua.reply(request, addr, 481, "Call/Transaction Does Not Exist")
             return
-        hop = request.via[0]
         if request.method == "BYE":
-            self.ua.reply(request, (hop.host, hop.port or 5060), 200, "OK")
+            self.ua.reply(request, addr, 200, "OK")
             call.dialog = None
             if self.calls.pop(call_id, None) is not None:
                 self._forget(call_id, call)
                 self._end_media()
                 self.dispatch(ev.CallEnded(call_id, "hung_up"))
+        elif request.method == "OPTIONS":
+            self.ua.reply(request, addr, 200, "OK")
         else:
-            self.ua.reply(request, (hop.host, hop.port or 5060), 200 if request.method == "OPTIONS" else 501,
-                          "OK" if request.method == "OPTIONS" else "Not Implemented")
+            self.ua.reply(request, addr, 501, "Not Implemented")     # re-INVITE, INFO: not yet
 
     def _forget(self, call_id: str, call: OutgoingCall) -> None:
         if self.calls.get(call_id) is call:

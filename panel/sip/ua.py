@@ -35,7 +35,7 @@ class UserAgent:
         self.on_registration = on_registration
         self.transport: Transport | None = None
         self.registrations: list[Registration] = []
-        self.dialog_handlers: dict[str, Callable[[Request], None]] = {}     # Call-ID -> the call's handler
+        self.dialog_handlers: dict[str, Callable[[Request, tuple], None]] = {}     # Call-ID -> the call's handler
 
     async def start(self) -> None:
         self.transport = await Transport.open(*self.listen, self._on_request)
@@ -77,7 +77,7 @@ class UserAgent:
         if request.method == "ACK":
             return
         if handler is not None:
-            handler(request)
+            handler(request, addr)
             return
         if request.method == "OPTIONS":
             self.reply(request, addr, 200, "OK")

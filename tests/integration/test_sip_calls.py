@@ -3,6 +3,8 @@ proxy, baresip as the resident's SIP phone (tests/sip_peers.py), the real panel.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from panel.config import SipAccount
@@ -206,3 +208,40 @@ async def test_resident_not_registered_is_unavailable(world):
     await call_olivia(p)
     await until(lambda: p.app.state.screen.value == "call_ended", what="404 from Kamailio")
     assert p.app.state.message == "unavailable"
+
+
+async def test_visitor_hangs_up_exactly_as_the_resident_answers(world):
+    _, panel, phone = world
+    olivia = await phone()
+    p = await panel()
+    await until(lambda: p.app.state.cloud_online, what="panel registered")
+    await call_olivia(p)
+    await olivia.expect("CALL_INCOMING")
+    await asyncio.gather(olivia.answer(), p.press("Cancel"))
+    await olivia.expect("CALL_CLOSED")          # CANCEL in time, or BYE right after the 200
+    # The tap lands on Cancel (back to the directory) or, if the 200 came first, on End call
+    # in the same place (home): either way the call is over at both ends.
+    assert p.app.state.screen.value in ("directory", "home")
+    await until(lambda: not p.app.sip.calls.calls and p.app.sip.calls.media is None, what="nothing left of the call")
+
+
+async def test_direct_call_to_a_phone_with_no_server(tmp_path):
+    olivia = await Baresip(tmp_path / "baresip", "olivia").start()
+    p = None
+    try:
+        config = make_config(tmp_path, directory={"property_file": str(property_file(tmp_path, olivia.aor))})
+        p = await start_panel(config.replace("sip", accounts=[SipAccount(uri="sip:panel@127.0.0.1")],
+                                             listen="127.0.0.1:0"))
+        assert p.app.state.cloud_online          # an account for direct calls needs no registration
+        await call_olivia(p)
+        await olivia.expect("CALL_INCOMING")
+        await olivia.answer()
+        await until(lambda: p.app.state.screen.value == "in_call", what="In call")
+        await until(lambda: p.app.sip.calls.media.packets_received >= 10, what="audio from the phone")
+        await p.press("End call")
+        await olivia.expect("CALL_CLOSED")
+    finally:
+        if p is not None:
+            await p.client.close()
+            await p.stop()
+        await olivia.stop()
