@@ -68,11 +68,23 @@ def _registered(b: Baresip):
     return check
 
 
-async def call_olivia(panel) -> None:
+async def call_olivia(panel, screen: str = "calling") -> None:
+    """A visitor at the screen: Directory, O-L-I, taps Olivia Smith; the screen it leads to."""
     await panel.press("Directory")
     for key in "OLI":
         await panel.press(key)
-    assert (await panel.press("Olivia Smith"))["screen"] == "calling"
+    assert (await panel.press("Olivia Smith"))["screen"] == screen
+
+
+async def olivia_ringing(world, **panel_options):
+    """Olivia's baresip registered, a panel registered calling her, her phone ringing."""
+    _, panel, phone = world
+    olivia = await phone()
+    p = await panel(**panel_options)
+    await until(lambda: p.app.state.cloud_online, what="panel registered")
+    await call_olivia(p)
+    await olivia.expect("CALL_INCOMING")
+    return p, olivia
 
 
 async def status(panel) -> dict:
@@ -116,24 +128,11 @@ async def test_wrong_password_is_refused_with_a_clear_message(world, caplog):
     assert (await status(p))["sip"]["accounts"] == [{"uri": registration.account.uri,
                                                      "state": "refused: wrong user name or password"}]
     assert not p.app.state.cloud_online
-    await call_olivia_unavailable(p)
-
-
-async def call_olivia_unavailable(p) -> None:
-    await p.press("Directory")
-    for key in "OLI":
-        await p.press(key)
-    await p.press("Olivia Smith")
-    assert (await status(p))["screen"] == "call_ended"
+    await call_olivia(p, "call_ended")          # calls unavailable
 
 
 async def test_resident_answers_audio_flows_both_ways_resident_hangs_up(world):
-    _, panel, phone = world
-    olivia = await phone()
-    p = await panel()
-    await until(lambda: p.app.state.cloud_online, what="panel registered")
-    await call_olivia(p)
-    await olivia.expect("CALL_INCOMING")
+    p, olivia = await olivia_ringing(world)
     await until(lambda: p.app.state.ringing, what="the panel shows ringing (180)")
     await olivia.answer()
     await until(lambda: p.app.state.screen.value == "in_call", what="In call")
@@ -152,12 +151,7 @@ async def test_resident_answers_audio_flows_both_ways_resident_hangs_up(world):
 
 
 async def test_visitor_ends_the_call_with_bye(world):
-    _, panel, phone = world
-    olivia = await phone()
-    p = await panel()
-    await until(lambda: p.app.state.cloud_online, what="panel registered")
-    await call_olivia(p)
-    await olivia.expect("CALL_INCOMING")
+    p, olivia = await olivia_ringing(world)
     await olivia.answer()
     await until(lambda: p.app.state.screen.value == "in_call", what="In call")
     await p.press("End call")
@@ -166,36 +160,21 @@ async def test_visitor_ends_the_call_with_bye(world):
 
 @pytest.mark.parametrize("code", [486, 603])
 async def test_resident_declines(world, code):
-    _, panel, phone = world
-    olivia = await phone()
-    p = await panel()
-    await until(lambda: p.app.state.cloud_online, what="panel registered")
-    await call_olivia(p)
-    await olivia.expect("CALL_INCOMING")
+    p, olivia = await olivia_ringing(world)
     await olivia.hangup(code, "Busy Here" if code == 486 else "Decline")
     await until(lambda: p.app.state.screen.value == "call_ended", what="call ended")
     assert p.app.state.message == "declined"
 
 
 async def test_visitor_cancels_while_it_rings(world):
-    _, panel, phone = world
-    olivia = await phone()
-    p = await panel()
-    await until(lambda: p.app.state.cloud_online, what="panel registered")
-    await call_olivia(p)
-    await olivia.expect("CALL_INCOMING")
+    p, olivia = await olivia_ringing(world)
     await p.press("Cancel")
     await olivia.expect("CALL_CLOSED")
     assert p.app.sip.calls.calls == {}
 
 
 async def test_no_answer_times_out_and_the_phone_stops_ringing(world):
-    _, panel, phone = world
-    olivia = await phone()
-    p = await panel(ring_timeout=2)
-    await until(lambda: p.app.state.cloud_online, what="panel registered")
-    await call_olivia(p)
-    await olivia.expect("CALL_INCOMING")
+    p, olivia = await olivia_ringing(world, ring_timeout=2)
     await until(lambda: p.app.state.screen.value == "call_ended", timeout=5, what="no answer")
     assert p.app.state.message == "no_answer"
     await olivia.expect("CALL_CLOSED")
@@ -211,12 +190,7 @@ async def test_resident_not_registered_is_unavailable(world):
 
 
 async def test_visitor_hangs_up_exactly_as_the_resident_answers(world):
-    _, panel, phone = world
-    olivia = await phone()
-    p = await panel()
-    await until(lambda: p.app.state.cloud_online, what="panel registered")
-    await call_olivia(p)
-    await olivia.expect("CALL_INCOMING")
+    p, olivia = await olivia_ringing(world)
     await asyncio.gather(olivia.answer(), p.press("Cancel"))
     await olivia.expect("CALL_CLOSED")          # CANCEL in time, or BYE right after the 200
     # The tap lands on Cancel (back to the directory) or, if the 200 came first, on End call
