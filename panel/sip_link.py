@@ -8,6 +8,7 @@ state: registered (or an account for direct calls with no registrar).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from hal.audio import open_microphone, open_speaker
@@ -52,6 +53,11 @@ class SipLink:
 
     async def close(self) -> None:
         await self.calls.close()
+        try:
+            async with asyncio.timeout(1.5):        # a registrar that does not answer must not hold shutdown
+                await asyncio.gather(*(r.unregister() for r in self.ua.registrations))
+        except TimeoutError:
+            pass
         self.ua.close()
 
     def _availability(self) -> None:

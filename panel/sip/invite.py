@@ -74,8 +74,16 @@ class OutgoingCall:
             self.on_ringing()
 
     def _ack(self, response: Response) -> None:
-        if self.dialog is not None:
+        if self.dialog is None:
+            return
+        if response.to_address.parameters.get("tag") == self.dialog.remote_tag:
             self.transport.send(self.dialog.request("ACK", self.transport.address), self.dialog.next_hop())
+            return
+        # A second device answered the forked INVITE (13.2.2.4): ACK it, then end it with BYE.
+        other = Dialog.from_2xx(self.invite, response)
+        self.transport.send(other.request("ACK", self.transport.address), other.next_hop())
+        bye = other.request("BYE", self.transport.address, headers={"Reason": 'SIP;cause=200;text="Call completed elsewhere"'})
+        asyncio.ensure_future(self._quietly(ClientTransaction(self.transport, bye, other.next_hop()).final()))
 
     def cancel(self) -> None:
         """The visitor hung up while it rings: CANCEL the INVITE (9.1), same branch and hop."""

@@ -88,6 +88,9 @@ class Registration:
                 credentials = ("Authorization" if response.code == 401 else "Proxy-Authorization", str(answer))
                 continue
             if 200 <= response.code < 300:
+                if expires == 0:
+                    self._set("unregistered")
+                    return 0
                 granted = _granted(response, expires)
                 self.registered_count += 1
                 self._set("registered")
@@ -98,11 +101,19 @@ class Registration:
             return None
         return None
 
+    async def unregister(self) -> None:
+        """Shutdown: remove the panel's binding, so the registrar stops routing calls here."""
+        if self.registered:
+            try:
+                await self.register(0)
+            except TransactionTimeout:
+                pass
+
     def _set(self, state: str) -> None:
         if state != self.state:
             where = f"SIP account {self.account.uri} at {self.account.registrar}"
-            if state == "registered":
-                log.info("%s: registered", where)
+            if state in ("registered", "unregistered"):
+                log.info("%s: %s", where, state)
             else:
                 log.warning("%s: registration %s (check [sip] accounts in the config)", where, state)
             self.state = state

@@ -41,9 +41,9 @@ async def world(tmp_path):
         started.append(running)
         return running
 
-    async def phone(user: str = "olivia", password: str = OLIVIA_PASSWORD) -> Baresip:
+    async def phone(user: str = "olivia", password: str = OLIVIA_PASSWORD, auto_answer: bool = False) -> Baresip:
         b = await Baresip(tmp_path / f"baresip-{user}-{len(started)}", user, registrar=kamailio.host,
-                          password=password).start()
+                          password=password, auto_answer=auto_answer).start()
         started.append(b)
         await until(lambda: b.command("reginfo"), what="baresip up")
         await until(_registered(b), timeout=10, what=f"baresip {user} registered at Kamailio")
@@ -219,3 +219,51 @@ async def test_direct_call_to_a_phone_with_no_server(tmp_path):
             await p.client.close()
             await p.stop()
         await olivia.stop()
+
+
+async def test_two_devices_of_one_resident_ring_first_answer_wins_the_other_is_cancelled(world):
+    _, panel, phone = world
+    a, b = await phone(), await phone()
+    p = await panel()
+    await until(lambda: p.app.state.cloud_online, what="panel registered")
+    await call_olivia(p)
+    await a.expect("CALL_INCOMING")
+    await b.expect("CALL_INCOMING")             # Kamailio forks to both registrations
+    await a.answer()
+    await until(lambda: p.app.state.screen.value == "in_call", what="In call")
+    await b.expect("CALL_CLOSED")               # Kamailio CANCELs the other branch
+    assert not a.of("CALL_CLOSED")
+    await a.hangup()
+    await until(lambda: p.app.state.screen.value == "call_ended", what="call ended")
+
+
+async def test_two_devices_answering_at_once_the_panel_keeps_one_and_ends_the_other(world):
+    _, panel, phone = world
+    # Both answer the moment they ring: both 200s pass Kamailio (a proxy forwards every 2xx).
+    a, b = await phone(auto_answer=True), await phone(auto_answer=True)
+    p = await panel()
+    await until(lambda: p.app.state.cloud_online, what="panel registered")
+    await call_olivia(p)
+    await until(lambda: a.of("CALL_ESTABLISHED") and b.of("CALL_ESTABLISHED"), what="both devices answered")
+    await until(lambda: p.app.state.screen.value == "in_call", what="In call")
+    # The panel keeps the first and ends the other with BYE: exactly one call stays up.
+    await until(lambda: len(a.of("CALL_CLOSED")) + len(b.of("CALL_CLOSED")) == 1, what="one device released")
+    kept = b if a.of("CALL_CLOSED") else a
+    media = p.app.sip.calls.media
+    before = media.packets_received
+    await until(lambda: media.packets_received >= before + 25, what="the kept call's audio goes on")
+    assert not kept.of("CALL_CLOSED") and p.app.state.screen.value == "in_call"
+    await kept.hangup()
+    await until(lambda: p.app.state.screen.value == "call_ended", what="call ended")
+
+
+async def test_panel_refuses_incoming_calls_and_unregisters_at_shutdown(world):
+    kamailio, panel, phone = world
+    caller = await phone()
+    p = await panel()
+    await until(lambda: p.app.state.cloud_online, what="panel registered")
+    await caller.dial(f"sip:panel@{kamailio.host}")
+    assert "480" in (await caller.expect("CALL_CLOSED"))["param"]      # reached the panel: not yet answered
+    await p.stop()
+    await caller.dial(f"sip:panel@{kamailio.host}")
+    assert "404" in (await caller.expect("CALL_CLOSED", count=2))["param"]     # no binding left at Kamailio
