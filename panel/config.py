@@ -150,6 +150,7 @@ class SipSection:
     accounts: list[SipAccount] = field(default_factory=list)
     listen: str = "0.0.0.0:5060"       # the UDP socket: "host:port" (port 0 = any)
     register_expires: int = 600        # seconds asked for; renewed at half what the registrar grants
+    media_timeout_seconds: float = 15.0   # no audio from the peer this long in a call: it is gone, end the call
 
 
 @dataclass(frozen=True)
@@ -245,6 +246,7 @@ _RANGES = {
     "api.port": (0, 65535),
     "call.ring_timeout_seconds": (1, 600), "call.max_call_seconds": (5, 7200),
     "call.max_video_kbps": (300, 3000), "sip.register_expires": (1, 86400),
+    "sip.media_timeout_seconds": (1, 300),
     "access.visitor_limit_hours": (0, 24 * 366), "access.dedupe_seconds": (0, 60),
 }
 

@@ -35,7 +35,8 @@ class SipLink:
         self.targets = {r.id: r.sip for r in load_property(cfg.property_file).residents if r.sip}
         self.calls = SipCallService(self.ua, target_for=lambda rid: self.targets.get(rid, ""),
                                     display_name=cfg.panel.name, dispatch=dispatch,
-                                    open_microphone=lambda: open_microphone(cfg.audio.microphone), speaker=self.speaker)
+                                    open_microphone=lambda: open_microphone(cfg.audio.microphone), speaker=self.speaker,
+                                    media_timeout=cfg.sip.media_timeout_seconds)
 
     @property
     def available(self) -> bool:

@@ -279,6 +279,11 @@ class Baresip:
     def log_text(self) -> str:
         return (self.dir / "baresip.log").read_text(errors="replace")
 
+    async def vanish(self) -> None:
+        """Gone without a word (power cut): killed, no BYE."""
+        self.proc.kill()
+        await self.proc.wait()
+
     async def stop(self) -> None:
         if self._reader_task is not None:
             self._reader_task.cancel()

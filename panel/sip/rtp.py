@@ -39,6 +39,7 @@ class AudioStream(asyncio.DatagramProtocol):
         self.remote: tuple[str, int] | None = None
         self.payload_type = 0
         self.packets_sent = self.packets_received = 0
+        self.last_heard = 0.0               # loop time of the last audio packet (or of start)
         self.track = ReceivedAudio()
         self._decoder = None
         self._sender: asyncio.Task | None = None
@@ -60,6 +61,7 @@ class AudioStream(asyncio.DatagramProtocol):
         encoder_cls, decoder_cls = CODECS[codec]
         self.remote, self.payload_type = remote, payload_type
         self._decoder = decoder_cls()
+        self.last_heard = asyncio.get_running_loop().time()
         speaker.play(self.track)
         self._sender = asyncio.ensure_future(self._send(microphone, encoder_cls()))
 
@@ -92,6 +94,7 @@ class AudioStream(asyncio.DatagramProtocol):
         if packet.payload_type != self.payload_type:
             return                              # telephone-event and comfort noise: not audio
         self.packets_received += 1
+        self.last_heard = asyncio.get_running_loop().time()
         for frame in self._decoder.decode(JitterFrame(packet.payload, packet.timestamp)):
             if not self.track.queue.full():
                 self.track.queue.put_nowait(frame)

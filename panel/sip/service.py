@@ -34,12 +34,14 @@ def reason_for(code: int) -> str:
 
 class SipCallService:
     def __init__(self, ua: UserAgent, *, target_for: Callable[[str], str], display_name: str,
-                 dispatch: Callable[[ev.Event], list[fx.Effect]], open_microphone: Callable[[], object], speaker):
+                 dispatch: Callable[[ev.Event], list[fx.Effect]], open_microphone: Callable[[], object], speaker,
+                 media_timeout: float = 15.0):
         self.ua = ua
         self.target_for = target_for            # resident id -> SIP URI ("" when none)
         self.display_name = display_name
         self.dispatch = dispatch
         self.open_microphone, self.speaker = open_microphone, speaker
+        self.media_timeout = media_timeout      # no audio this long: the peer vanished (no BYE)
         self.calls: dict[str, OutgoingCall] = {}        # the panel's call id -> the SIP call
         self.media: AudioStream | None = None
         self.calls_started = 0
@@ -64,12 +66,17 @@ class SipCallService:
         self._end_media()
 
     async def close(self) -> None:
+        """Shutdown: BYE or CANCEL every call; a peer that does not answer within a second
+        is not waited for (the BYE went out; shutdown must not hang on it)."""
+        byes = []
         for call_id in list(self.calls):
             call = self.calls.pop(call_id)
             if call.dialog is not None:
-                await call.bye()
+                byes.append(asyncio.ensure_future(call.bye()))
             else:
                 call.cancel()
+        if byes:
+            await asyncio.wait(byes, timeout=1.0)
         self._end_media()
         for task in list(self._tasks):
             task.cancel()
@@ -124,6 +131,21 @@ class SipCallService:
         self.media = media
         media.start((answer.address, answer.port), answer.payload_type, answer.codec,
                     self.open_microphone(), self.speaker)
+        await self._watch(call_id, call, media)
+
+    async def _watch(self, call_id: str, call: OutgoingCall, media: AudioStream) -> None:
+        """A peer that vanished (power cut, network gone) sends no BYE: its silence ends the call."""
+        loop = asyncio.get_running_loop()
+        while self.calls.get(call_id) is call and self.media is media:
+            quiet = loop.time() - media.last_heard
+            if quiet > self.media_timeout:
+                log.warning("sip call %s: no audio from the peer for %.0f s: ending the call", call_id, quiet)
+                self._forget(call_id, call)
+                self._end_media()
+                self.dispatch(ev.CallEnded(call_id, "network"))
+                await call.bye()
+                return
+            await asyncio.sleep(min(1.0, self.media_timeout / 4))
 
     def _in_dialog(self, call_id: str, call: OutgoingCall, request, addr) -> None:
         if call.dialog is None or not call.dialog.matches(request):

@@ -23,11 +23,12 @@ def property_file(tmp_path, olivia_uri: str):
 
 
 async def sip_panel(tmp_path, kamailio: Kamailio, *, password: str = PANEL_PASSWORD, expires: int = 600,
-                    ring_timeout: float = 30.0):
+                    ring_timeout: float = 30.0, media_timeout: float = 15.0):
     account = SipAccount(uri=f"sip:panel@{kamailio.host}", password=password, registrar=kamailio.host)
     config = make_config(tmp_path, directory={"property_file": str(property_file(tmp_path, f"sip:olivia@{kamailio.host}"))},
                          call={"ring_timeout_seconds": ring_timeout})
-    config = config.replace("sip", accounts=[account], listen="127.0.0.1:0", register_expires=expires)
+    config = config.replace("sip", accounts=[account], listen="127.0.0.1:0", register_expires=expires,
+                            media_timeout_seconds=media_timeout)
     return await start_panel(config)
 
 
@@ -267,3 +268,23 @@ async def test_panel_refuses_incoming_calls_and_unregisters_at_shutdown(world):
     await p.stop()
     await caller.dial(f"sip:panel@{kamailio.host}")
     assert "404" in (await caller.expect("CALL_CLOSED", count=2))["param"]     # no binding left at Kamailio
+
+
+async def test_a_resident_phone_that_vanishes_mid_call_ends_the_call(world):
+    p, olivia = await olivia_ringing(world, media_timeout=1)
+    await olivia.answer()
+    await until(lambda: p.app.state.screen.value == "in_call", what="In call")
+    await until(lambda: p.app.sip.calls.media.packets_received >= 10, what="audio from the phone")
+    await olivia.vanish()
+    await until(lambda: p.app.state.screen.value == "call_ended", timeout=5, what="the call ended on silence")
+    assert p.app.state.message == "network"
+    assert p.app.sip.calls.calls == {} and p.app.sip.calls.media is None
+
+
+async def test_shutdown_in_a_call_with_a_vanished_phone_is_prompt_and_clean(world, caplog):
+    p, olivia = await olivia_ringing(world)
+    await olivia.answer()
+    await until(lambda: p.app.state.screen.value == "in_call", what="In call")
+    await olivia.vanish()
+    await p.stop()                              # the BYE gets no answer
+    assert "shutdown: closing the sip calls failed" not in caplog.text
