@@ -151,6 +151,8 @@ class SipSection:
     listen: str = "0.0.0.0:5060"       # the UDP socket: "host:port" (port 0 = any)
     register_expires: int = 600        # seconds asked for; renewed at half what the registrar grants
     media_timeout_seconds: float = 15.0   # no audio from the peer this long in a call: it is gone, end the call
+    door_code: str = ""                # keys the resident presses in a call to open the door ("9", "*9"); empty: none
+    door_code_attempts: int = 3        # wrong codes in one call before the panel ends it
 
 
 @dataclass(frozen=True)
@@ -246,7 +248,7 @@ _RANGES = {
     "api.port": (0, 65535),
     "call.ring_timeout_seconds": (1, 600), "call.max_call_seconds": (5, 7200),
     "call.max_video_kbps": (300, 3000), "sip.register_expires": (1, 86400),
-    "sip.media_timeout_seconds": (1, 300),
+    "sip.media_timeout_seconds": (1, 300), "sip.door_code_attempts": (1, 20),
     "access.visitor_limit_hours": (0, 24 * 366), "access.dedupe_seconds": (0, 60),
 }
 
@@ -394,6 +396,9 @@ def _check_ranges(config: Config, source: str) -> None:
     for i, account in enumerate(config.sip.accounts):
         if not account.uri.startswith("sip:") or "@" not in account.uri:
             raise ConfigError(f"{source}: 'sip.accounts[{i}].uri' = {account.uri!r}: expected sip:user@host")
+    if any(c not in "0123456789*#ABCD" for c in config.sip.door_code) or len(config.sip.door_code) > 12:
+        raise ConfigError(f"{source}: 'sip.door_code' = {config.sip.door_code!r}: use up to 12 keypad keys "
+                          f"(0-9, *, #, A-D), or empty for none")
     if config.sip.accounts and not _is_host_port(config.sip.listen):
         raise ConfigError(f"{source}: 'sip.listen' = {config.sip.listen!r}: expected host:port, e.g. \"0.0.0.0:5060\"")
     scbk = config.osdp.scbk

@@ -36,7 +36,8 @@ class SipLink:
         self.calls = SipCallService(self.ua, target_for=lambda rid: self.targets.get(rid, ""),
                                     display_name=cfg.panel.name, dispatch=dispatch,
                                     open_microphone=lambda: open_microphone(cfg.audio.microphone), speaker=self.speaker,
-                                    media_timeout=cfg.sip.media_timeout_seconds)
+                                    media_timeout=cfg.sip.media_timeout_seconds, door_code=cfg.sip.door_code,
+                                    door_code_attempts=cfg.sip.door_code_attempts)
 
     @property
     def available(self) -> bool:

@@ -4,6 +4,7 @@ Messages are parsed and written by sipmessage (the aiortc authors' SIP grammar);
 protocol's state machines are here, one module per part of the spec: message.py
 (building requests and responses), auth.py (digest), transaction.py (UDP transport and
 client transactions), dialog.py, sdp.py (offer/answer), register.py, invite.py (an
-outgoing call), rtp.py (audio media with aiortc's G.711 codecs), ua.py (the user agent),
+outgoing call), rtp.py (audio media with aiortc's G.711 codecs), doorcode.py (the door
+by key press), ua.py (the user agent),
 service.py (SipCallService: the core's StartCall / StopCall as SIP calls).
 """

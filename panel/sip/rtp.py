@@ -16,6 +16,14 @@ from aiortc.rtp import RtpPacket
 log = logging.getLogger(__name__)
 
 CODECS = {"PCMU": (PcmuEncoder, PcmuDecoder), "PCMA": (PcmaEncoder, PcmaDecoder)}
+KEYS = "0123456789*#ABCD"           # RFC 4733 events 0-15
+
+
+def telephone_event(payload: bytes) -> tuple[str, bool] | None:
+    """An RFC 4733 payload as (key, ended); None if it is not a key press."""
+    if len(payload) < 4 or payload[0] >= len(KEYS):
+        return None
+    return KEYS[payload[0]], bool(payload[1] & 0x80)
 
 
 class ReceivedAudio(MediaStreamTrack):
@@ -43,6 +51,9 @@ class AudioStream(asyncio.DatagramProtocol):
         self.track = ReceivedAudio()
         self._decoder = None
         self._sender: asyncio.Task | None = None
+        self.events_type: int | None = None
+        self.on_key = lambda key: None
+        self._key_at: int | None = None    # the RTP timestamp of the last key press reported
 
     @classmethod
     async def open(cls, host: str) -> "AudioStream":
@@ -57,9 +68,11 @@ class AudioStream(asyncio.DatagramProtocol):
     def connection_made(self, transport) -> None:
         self.socket = transport
 
-    def start(self, remote: tuple[str, int], payload_type: int, codec: str, microphone, speaker) -> None:
+    def start(self, remote: tuple[str, int], payload_type: int, codec: str, microphone, speaker, *,
+              events_type: int | None = None, on_key=lambda key: None) -> None:
         encoder_cls, decoder_cls = CODECS[codec]
         self.remote, self.payload_type = remote, payload_type
+        self.events_type, self.on_key = events_type, on_key
         self._decoder = decoder_cls()
         self.last_heard = asyncio.get_running_loop().time()
         speaker.play(self.track)
@@ -91,13 +104,23 @@ class AudioStream(asyncio.DatagramProtocol):
             packet = RtpPacket.parse(data)
         except ValueError:
             return
+        if packet.payload_type == self.events_type and packet.payload_type is not None:
+            self._key_press(packet)
+            return
         if packet.payload_type != self.payload_type:
-            return                              # telephone-event and comfort noise: not audio
+            return                              # comfort noise and the like: not audio
         self.packets_received += 1
         self.last_heard = asyncio.get_running_loop().time()
         for frame in self._decoder.decode(JitterFrame(packet.payload, packet.timestamp)):
             if not self.track.queue.full():
                 self.track.queue.put_nowait(frame)
+
+    def _key_press(self, packet: RtpPacket) -> None:
+        """One key per event: its end packet (sent three times) counts once, by timestamp."""
+        event = telephone_event(packet.payload)
+        if event is not None and event[1] and packet.timestamp != self._key_at:
+            self._key_at = packet.timestamp
+            self.on_key(event[0])
 
     def close(self) -> None:
         if self._sender is not None:

@@ -27,12 +27,14 @@ class Answer:
     port: int
     payload_type: int
     codec: str                  # "PCMU" or "PCMA"
+    telephone_event: int | None = None      # the payload type of RFC 4733 key presses, if accepted
 
 
 def parse_answer(text: str) -> Answer:
     """The media the peer accepted; ValueError naming what is missing. The audio stream's
     address is its own c= line if it has one, else the session's (RFC 4566 5.7)."""
     session_address, audio, audio_address, section = "", None, "", "session"
+    events = None
     for line in text.splitlines():
         line = line.strip()
         if line.startswith("m="):
@@ -45,6 +47,9 @@ def parse_answer(text: str) -> Answer:
                 session_address = line.split()[-1]
             elif section == "audio":
                 audio_address = line.split()[-1]
+        elif section == "audio" and line.lower().startswith("a=rtpmap:") and "telephone-event/8000" in line.lower():
+            pt = line[len("a=rtpmap:"):].split()[0]
+            events = int(pt) if pt.isdigit() else None
     if audio is None:
         raise ValueError("the answer has no audio stream")
     port, pts = audio
@@ -56,4 +61,4 @@ def parse_answer(text: str) -> Answer:
     address = audio_address or session_address
     if not address:
         raise ValueError("the answer has no connection address (c=)")
-    return Answer(address, port, common[0], AUDIO_CODECS[common[0]])
+    return Answer(address, port, common[0], AUDIO_CODECS[common[0]], events if events in pts else None)

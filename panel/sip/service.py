@@ -12,6 +12,7 @@ from collections.abc import Callable
 from .. import memory
 from ..core import effects as fx
 from ..core import events as ev
+from .doorcode import DoorCode, info_key
 from .invite import CallRefused, OutgoingCall
 from .rtp import AudioStream
 from .transaction import TransactionTimeout
@@ -35,13 +36,15 @@ def reason_for(code: int) -> str:
 class SipCallService:
     def __init__(self, ua: UserAgent, *, target_for: Callable[[str], str], display_name: str,
                  dispatch: Callable[[ev.Event], list[fx.Effect]], open_microphone: Callable[[], object], speaker,
-                 media_timeout: float = 15.0):
+                 media_timeout: float = 15.0, door_code: str = "", door_code_attempts: int = 3):
         self.ua = ua
         self.target_for = target_for            # resident id -> SIP URI ("" when none)
         self.display_name = display_name
         self.dispatch = dispatch
         self.open_microphone, self.speaker = open_microphone, speaker
         self.media_timeout = media_timeout      # no audio this long: the peer vanished (no BYE)
+        self.door_code, self.door_code_attempts = door_code, door_code_attempts
+        self.keypads: dict[str, tuple[DoorCode, str]] = {}      # call id -> its door code state, the device
         self.calls: dict[str, OutgoingCall] = {}        # the panel's call id -> the SIP call
         self.media: AudioStream | None = None
         self.calls_started = 0
@@ -59,10 +62,11 @@ class SipCallService:
         call = self.calls.pop(call_id, None)
         if call is None:
             return
+        self.keypads.pop(call_id, None)
         if call.dialog is None:
-            call.cancel()
+            call.cancel()               # _place hears the 487 (ACKed by the transaction) and forgets the call
         else:
-            self._spawn(call.bye())
+            self._spawn(self._bye(call_id, call))
         self._end_media()
 
     async def close(self) -> None:
@@ -121,7 +125,8 @@ class SipCallService:
             media.close()               # the visitor hung up while the ACK went out
             await call.bye()
             return
-        effects = self.dispatch(ev.CallAccepted(call_id, str(call.dialog.remote_target)))
+        device = str(call.dialog.remote_target)
+        effects = self.dispatch(ev.CallAccepted(call_id, device))
         if any(isinstance(e, fx.Ignored) for e in effects):
             media.close()               # too late (the ring timed out): end it
             self._forget(call_id, call)
@@ -129,8 +134,10 @@ class SipCallService:
             return
         self._end_media()
         self.media = media
+        self.keypads[call_id] = (DoorCode(self.door_code, self.door_code_attempts), device)
         media.start((answer.address, answer.port), answer.payload_type, answer.codec,
-                    self.open_microphone(), self.speaker)
+                    self.open_microphone(), self.speaker, events_type=answer.telephone_event,
+                    on_key=lambda key: self._key(call_id, key))
         await self._watch(call_id, call, media)
 
     async def _watch(self, call_id: str, call: OutgoingCall, media: AudioStream) -> None:
@@ -160,13 +167,43 @@ class SipCallService:
                 self.dispatch(ev.CallEnded(call_id, "hung_up"))
         elif request.method == "OPTIONS":
             self.ua.reply(request, addr, 200, "OK")
+        elif request.method == "INFO":
+            key = info_key(request.headers.get("Content-Type", ""), request.body.decode("utf-8", "replace"))
+            self.ua.reply(request, addr, 200 if key else 415, "OK" if key else "Unsupported Media Type")
+            if key:
+                self._key(call_id, key)
         else:
             self.ua.reply(request, addr, 501, "Not Implemented")     # re-INVITE, INFO: not yet
+
+    async def _bye(self, call_id: str, call: OutgoingCall) -> None:
+        await call.bye()
+        self._forget(call_id, call)
+
+    def _key(self, call_id: str, key: str) -> None:
+        """A key pressed on the phone that holds this call: the door code, or an attempt."""
+        if call_id not in self.keypads or call_id not in self.calls:
+            return
+        keypad, device = self.keypads[call_id]
+        result = keypad.press(key)
+        if result == "open":
+            # The core decides (only the device in the active call may open) and ends the call.
+            self.dispatch(ev.DoorOpenRequested("call", "", call_id, device))
+        elif result == "wrong":
+            log.warning("sip call %s: wrong door code from %s (%d of %d)", call_id, device, keypad.wrong,
+                        keypad.attempts)
+            self.dispatch(ev.CredentialChecked(False, "wrong_door_code", method="sip", holder_name=device))
+            if keypad.exhausted:
+                call = self.calls.pop(call_id)
+                self._forget(call_id, call)
+                self._end_media()
+                self.dispatch(ev.CallEnded(call_id, "door_code"))
+                self._spawn(call.bye())
 
     def _forget(self, call_id: str, call: OutgoingCall) -> None:
         if self.calls.get(call_id) is call:
             del self.calls[call_id]
         self.ua.dialog_handlers.pop(call.call_id, None)
+        self.keypads.pop(call_id, None)
         call.close()
 
     def _end_media(self) -> None:

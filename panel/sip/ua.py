@@ -79,10 +79,11 @@ class UserAgent:
         if handler is not None:
             handler(request, addr)
             return
-        if request.method == "OPTIONS":
-            self.reply(request, addr, 200, "OK")
-        elif request.method in ("BYE", "CANCEL"):
+        if "tag" in request.to_address.parameters or request.method in ("BYE", "CANCEL"):
+            # In a dialog (or a transaction) the panel does not have (12.2.2): whatever the method.
             self.reply(request, addr, 481, "Call/Transaction Does Not Exist")
+        elif request.method == "OPTIONS":
+            self.reply(request, addr, 200, "OK")
         elif request.method == "INVITE":
             self.reply(request, addr, 480, "Temporarily Unavailable")    # incoming calls: not yet
         else:

@@ -23,12 +23,12 @@ def property_file(tmp_path, olivia_uri: str):
 
 
 async def sip_panel(tmp_path, kamailio: Kamailio, *, password: str = PANEL_PASSWORD, expires: int = 600,
-                    ring_timeout: float = 30.0, media_timeout: float = 15.0):
+                    ring_timeout: float = 30.0, media_timeout: float = 15.0, door_code: str = ""):
     account = SipAccount(uri=f"sip:panel@{kamailio.host}", password=password, registrar=kamailio.host)
     config = make_config(tmp_path, directory={"property_file": str(property_file(tmp_path, f"sip:olivia@{kamailio.host}"))},
                          call={"ring_timeout_seconds": ring_timeout})
     config = config.replace("sip", accounts=[account], listen="127.0.0.1:0", register_expires=expires,
-                            media_timeout_seconds=media_timeout)
+                            media_timeout_seconds=media_timeout, door_code=door_code)
     return await start_panel(config)
 
 
@@ -288,3 +288,72 @@ async def test_shutdown_in_a_call_with_a_vanished_phone_is_prompt_and_clean(worl
     await olivia.vanish()
     await p.stop()                              # the BYE gets no answer
     assert "shutdown: closing the sip calls failed" not in caplog.text
+
+
+async def test_the_door_code_pressed_in_the_call_opens_the_door_and_ends_the_call(world):
+    p, olivia = await olivia_ringing(world, door_code="*9")
+    await olivia.answer()
+    await until(lambda: p.app.state.screen.value == "in_call", what="In call")
+    after = (await p.get_json("/events"))["last_id"]
+    await olivia.command("sndcode", "*")
+    await olivia.command("sndcode", "9")
+    await until(lambda: p.app.state.screen.value == "door_open", what="Door open")
+    await until(lambda: p.app.strike.unlocked, what="relay energized")
+    await olivia.expect("CALL_CLOSED")          # the panel hangs up once the door is open
+    [entry] = (await p.get_json(f"/events?after={after}"))["events"]
+    assert (entry["granted"], entry["method"], entry["who"]) == (True, "call", "Olivia Smith")
+
+
+async def test_wrong_door_codes_are_logged_and_too_many_end_the_call(world):
+    p, olivia = await olivia_ringing(world, door_code="9")
+    await olivia.answer()
+    await until(lambda: p.app.state.screen.value == "in_call", what="In call")
+    for key in "12":
+        await olivia.command("sndcode", key)
+    refused = await until(_refusals(p, 2), what="two wrong codes logged")
+    assert [(e["granted"], e["method"], e["reason"]) for e in refused] == [(False, "sip", "wrong_door_code")] * 2
+    assert p.app.state.screen.value == "in_call" and not p.app.strike.unlocked    # a wrong code does not interrupt
+    await olivia.command("sndcode", "3")
+    await olivia.expect("CALL_CLOSED")          # the third wrong code ends the call
+    await until(lambda: p.app.state.screen.value == "call_ended", what="call ended")
+    assert not p.app.strike.unlocked
+
+
+def _refusals(p, count: int):
+    async def check():
+        events = [e for e in (await p.get_json("/events"))["events"] if not e["granted"]]
+        return events if len(events) >= count else None
+    return check
+
+
+class _Replies(asyncio.DatagramProtocol):
+    def __init__(self):
+        self.queue: asyncio.Queue = asyncio.Queue()
+
+    def datagram_received(self, data, addr):
+        self.queue.put_nowait(data)
+
+
+async def test_a_door_code_from_another_dialog_does_not_open(world):
+    p, olivia = await olivia_ringing(world, door_code="9")
+    await olivia.answer()
+    await until(lambda: p.app.state.screen.value == "in_call", what="In call")
+    [call] = p.app.sip.calls.calls.values()
+    host, port = p.app.sip.ua.transport.address
+    transport, peer = await asyncio.get_running_loop().create_datagram_endpoint(_Replies, local_addr=("127.0.0.1", 0))
+    try:
+        me = transport.get_extra_info("sockname")[1]
+        body = "Signal=9\r\nDuration=160\r\n"
+        # Another call's Call-ID, then this call's Call-ID with a To tag that is not the panel's.
+        for call_id, to_tag in (("some-other-call", "x"), (call.call_id, "not-the-panels-tag")):
+            transport.sendto((f"INFO sip:panel@{host}:{port} SIP/2.0\r\n"
+                              f"Via: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bK{to_tag}\r\n"
+                              f"From: <sip:olivia@127.0.0.1>;tag={call.dialog.remote_tag}\r\n"
+                              f"To: <sip:panel@127.0.0.1>;tag={to_tag}\r\nCall-ID: {call_id}\r\nCSeq: 9 INFO\r\n"
+                              f"Content-Type: application/dtmf-relay\r\nContent-Length: {len(body)}\r\n\r\n{body}"
+                              ).encode(), (host, port))
+            reply = await asyncio.wait_for(peer.queue.get(), 5)
+            assert reply.startswith(b"SIP/2.0 481 "), reply[:40]
+    finally:
+        transport.close()
+    assert p.app.state.screen.value == "in_call" and not p.app.strike.unlocked

@@ -190,3 +190,9 @@ def test_a_bad_sip_account_names_the_key(tmp_path):
     assert "'sip.listen' = '5060': expected host:port" in \
         error_of(tmp_path, with_simulated_parts(SIP_ACCOUNT + '[sip]\nlisten = "5060"\n'))
     assert "'sip.accounts[0]' must be a table" in error_of(tmp_path, with_simulated_parts('[sip]\naccounts = ["x"]\n'))
+
+
+def test_the_sip_door_code_is_keypad_keys(tmp_path):
+    assert load(write(tmp_path, with_simulated_parts('[sip]\ndoor_code = "*9"\n'))).sip.door_code == "*9"
+    assert "'sip.door_code' = '9x': use up to 12 keypad keys" in \
+        error_of(tmp_path, with_simulated_parts('[sip]\ndoor_code = "9x"\n'))

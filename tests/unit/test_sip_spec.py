@@ -121,3 +121,32 @@ def test_final_responses_map_to_the_panels_reasons():
     assert DECLINED == {486, 600, 603}
     assert [reason_for(c) for c in (404, 480, 604, 408, 500, 488)] == \
         ["unavailable", "unavailable", "unavailable", "no_answer", "error", "error"]
+
+
+def test_door_code_is_judged_once_as_many_keys_are_typed_and_hash_starts_over():
+    from panel.sip.doorcode import DoorCode
+    code = DoorCode("*9", attempts=2)
+    assert [code.press(k) for k in "*9"] == [None, "open"]
+    assert [code.press(k) for k in "1#*9"] == [None, None, None, "open"]     # '#' forgot the stray 1
+    assert [code.press(k) for k in "12"] == [None, "wrong"] and not code.exhausted
+    assert [code.press(k) for k in "99"] == [None, "wrong"] and code.exhausted
+    assert DoorCode("").press("9") is None                                  # no code: keys open nothing
+
+
+def test_key_presses_from_info_and_rfc4733():
+    from panel.sip.doorcode import info_key
+    from panel.sip.rtp import telephone_event
+    assert info_key("application/dtmf-relay", "Signal=9\r\nDuration=160\r\n") == "9"
+    assert info_key("application/dtmf", "*") == "*"
+    assert info_key("text/plain", "9") is None and info_key("application/dtmf-relay", "Signal=99") is None
+    assert telephone_event(bytes([11, 0x80, 0, 160])) == ("#", True)
+    assert telephone_event(bytes([9, 0x0a, 0, 80])) == ("9", False)
+    assert telephone_event(bytes([16, 0x80, 0, 0])) is None
+
+
+def test_answer_names_the_accepted_telephone_event_type():
+    text = BARESIP_ANSWER.replace("m=audio 26898 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\n",
+                                  "m=audio 26898 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\n"
+                                  "a=rtpmap:101 telephone-event/8000\r\n")
+    assert sdp.parse_answer(text).telephone_event == 101
+    assert sdp.parse_answer(BARESIP_ANSWER).telephone_event is None
