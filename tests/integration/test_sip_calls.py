@@ -357,3 +357,29 @@ async def test_a_door_code_from_another_dialog_does_not_open(world):
     finally:
         transport.close()
     assert p.app.state.screen.value == "in_call" and not p.app.strike.unlocked
+
+
+async def test_calls_go_out_on_the_account_that_registered(tmp_path):
+    kamailio = await Kamailio(tmp_path / "k", {"panel": PANEL_PASSWORD, "lobby": "lobby-secret",
+                                               "olivia": OLIVIA_PASSWORD}).start()
+    olivia = p = None
+    try:
+        olivia = await Baresip(tmp_path / "olivia", "olivia", registrar=kamailio.host, password=OLIVIA_PASSWORD).start()
+        await until(_registered(olivia), timeout=10, what="olivia registered")
+        broken = SipAccount(uri=f"sip:panel@{kamailio.host}", password="wrong", registrar=kamailio.host)
+        working = SipAccount(uri=f"sip:lobby@{kamailio.host}", password="lobby-secret", registrar=kamailio.host)
+        config = make_config(tmp_path, directory={"property_file": str(property_file(tmp_path, f"sip:olivia@{kamailio.host}"))})
+        p = await start_panel(config.replace("sip", accounts=[broken, working], listen="127.0.0.1:0"))
+        first, second = p.app.sip.ua.registrations
+        await until(lambda: first.state.startswith("refused") and second.registered, what="one refused, one registered")
+        assert p.app.state.cloud_online             # one registered account is enough
+        await call_olivia(p)
+        incoming = await olivia.expect("CALL_INCOMING")
+        assert "sip:lobby@" in incoming["param"]     # the call went out on the account that works
+    finally:
+        if p is not None:
+            await p.client.close()
+            await p.stop()
+        if olivia is not None:
+            await olivia.stop()
+        await kamailio.stop()
