@@ -141,7 +141,7 @@ class App:
             self.cloud = CloudLink(cfg, store=self.store, gate=self.gate, camera=self.camera,
                                    dispatch=self.dispatch)
         if cfg.sip.accounts:
-            self.sip = SipLink(cfg, speaker=self.cloud.speaker if self.cloud else None,
+            self.sip = SipLink(cfg, camera=self.camera, speaker=self.cloud.speaker if self.cloud else None,
                                dispatch=self.dispatch)
             await self.sip.start()
         self._wire()

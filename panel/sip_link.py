@@ -22,7 +22,7 @@ from .sip.ua import UserAgent
 
 
 class SipLink:
-    def __init__(self, config: Config, *, speaker=None, dispatch: Callable[[object], list]):
+    def __init__(self, config: Config, *, camera=None, speaker=None, dispatch: Callable[[object], list]):
         """speaker: the cloud link's when there is one (the device is opened once)."""
         cfg = config
         self.speaker = speaker or open_speaker(cfg.audio.speaker)
@@ -37,7 +37,8 @@ class SipLink:
                                     display_name=cfg.panel.name, dispatch=dispatch,
                                     open_microphone=lambda: open_microphone(cfg.audio.microphone), speaker=self.speaker,
                                     media_timeout=cfg.sip.media_timeout_seconds, door_code=cfg.sip.door_code,
-                                    door_code_attempts=cfg.sip.door_code_attempts)
+                                    door_code_attempts=cfg.sip.door_code_attempts, camera=camera,
+                                    fps=cfg.camera.fps, max_video_kbps=cfg.call.max_video_kbps)
 
     @property
     def available(self) -> bool:

@@ -217,6 +217,7 @@ module ausine.so
 module aufile.so
 module fakevideo.so
 module vp8.so
+module snapshot.so
 module account.so
 module_app menu.so
 module_app ctrl_tcp.so
@@ -322,6 +323,10 @@ class Baresip:
         text = (await self.command("audio_debug"))["data"]
         found = re.search(r"rcvd=(\d+)", text)
         return int(found.group(1)) if found else 0
+
+    async def snapshot_received(self, path: Path) -> dict:
+        """Save the video frame baresip last decoded from the peer as a PNG at path."""
+        return await self.command("snapshot_recv", str(path))
 
     def of(self, kind: str) -> list[dict]:
         return [e for e in self.events if e.get("type") == kind]

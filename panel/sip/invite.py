@@ -25,13 +25,14 @@ class CallRefused(Exception):
 class OutgoingCall:
     def __init__(self, transport: Transport, *, target: str, local_uri: str, display_name: str,
                  contact: Address, next_hop: tuple[str, int], media_address: str, media_port: int,
-                 username: str = "", password: str = "", on_ringing: Callable[[], None] = lambda: None):
+                 video_port: int | None = None, username: str = "", password: str = "",
+                 on_ringing: Callable[[], None] = lambda: None):
         self.transport = transport
         self.target = URI.parse(target)
         self.local = Address(uri=URI.parse(local_uri), name=display_name, parameters=Parameters(tag=message.new_tag()))
         self.contact, self.next_hop = contact, next_hop
         self.username, self.password = username, password
-        self.offer = sdp.offer(media_address, media_port).encode()
+        self.offer = sdp.offer(media_address, media_port, video_port).encode()
         self.on_ringing = on_ringing
         self.call_id = message.new_call_id(media_address)
         self.cseq = 0

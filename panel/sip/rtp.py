@@ -51,6 +51,7 @@ class AudioStream(asyncio.DatagramProtocol):
         self.track = ReceivedAudio()
         self._decoder = None
         self._sender: asyncio.Task | None = None
+        self.video = None                   # the call's VideoStream, if any: closed with this
         self.events_type: int | None = None
         self.on_key = lambda key: None
         self._key_at: int | None = None    # the RTP timestamp of the last key press reported
@@ -123,6 +124,8 @@ class AudioStream(asyncio.DatagramProtocol):
             self.on_key(event[0])
 
     def close(self) -> None:
+        if self.video is not None:
+            self.video.close()
         if self._sender is not None:
             self._sender.cancel()
         if not self.track.queue.full():

@@ -17,6 +17,7 @@ from .invite import CallRefused, OutgoingCall
 from .rtp import AudioStream
 from .transaction import TransactionTimeout
 from .ua import UserAgent
+from .video import VideoStream
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,8 @@ def reason_for(code: int) -> str:
 class SipCallService:
     def __init__(self, ua: UserAgent, *, target_for: Callable[[str], str], display_name: str,
                  dispatch: Callable[[ev.Event], list[fx.Effect]], open_microphone: Callable[[], object], speaker,
-                 media_timeout: float = 15.0, door_code: str = "", door_code_attempts: int = 3):
+                 media_timeout: float = 15.0, door_code: str = "", door_code_attempts: int = 3,
+                 camera=None, fps: float = 10.0, max_video_kbps: int = 1000):
         self.ua = ua
         self.target_for = target_for            # resident id -> SIP URI ("" when none)
         self.display_name = display_name
@@ -47,6 +49,8 @@ class SipCallService:
         self.keypads: dict[str, tuple[DoorCode, str]] = {}      # call id -> its door code state, the device
         self.calls: dict[str, OutgoingCall] = {}        # the panel's call id -> the SIP call
         self.media: AudioStream | None = None
+        self.video: VideoStream | None = None
+        self.camera, self.fps, self.max_video_kbps = camera, fps, max_video_kbps   # None: audio-only calls
         self.calls_started = 0
         self._tasks: set[asyncio.Task] = set()
 
@@ -89,10 +93,14 @@ class SipCallService:
     async def _place(self, call_id: str, target: str) -> None:
         account = self.ua.account
         hop = self.ua.next_hop(account, target)
-        media = await AudioStream.open(self.ua.address_toward(*hop))
+        address = self.ua.address_toward(*hop)
+        media = await AudioStream.open(address)
+        video = await VideoStream.open(address) if self.camera is not None else None
+        media.video = video             # closed with the audio, whichever way the call ends
         call = OutgoingCall(self.ua.transport, target=target, local_uri=account.uri, display_name=self.display_name,
-                            contact=self.ua.contact(account), next_hop=hop, media_address=self.ua.address_toward(*hop),
-                            media_port=media.port, username=account.username or "", password=account.password,
+                            contact=self.ua.contact(account), next_hop=hop, media_address=address,
+                            media_port=media.port, video_port=video.port if video else None,
+                            username=account.username or "", password=account.password,
                             on_ringing=lambda: self.dispatch(ev.CallRinging(call_id, "sip")))
         self.calls[call_id] = call
         self.ua.dialog_handlers[call.call_id] = lambda request, addr: self._in_dialog(call_id, call, request, addr)
@@ -138,6 +146,9 @@ class SipCallService:
         media.start((answer.address, answer.port), answer.payload_type, answer.codec,
                     self.open_microphone(), self.speaker, events_type=answer.telephone_event,
                     on_key=lambda key: self._key(call_id, key))
+        if video is not None and answer.video is not None:
+            address, port, payload_type = answer.video
+            video.start((address, port), payload_type, self.camera, self.fps, self.max_video_kbps)
         await self._watch(call_id, call, media)
 
     async def _watch(self, call_id: str, call: OutgoingCall, media: AudioStream) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import cv2
 import pytest
 
 from panel.config import SipAccount
@@ -383,3 +384,18 @@ async def test_calls_go_out_on_the_account_that_registered(tmp_path):
         if olivia is not None:
             await olivia.stop()
         await kamailio.stop()
+
+
+async def test_the_resident_phone_decodes_the_panel_camera(world, tmp_path):
+    p, olivia = await olivia_ringing(world)
+    await olivia.answer()
+    await until(lambda: p.app.state.screen.value == "in_call", what="In call")
+    await until(lambda: p.app.sip.calls.media.video.frames_sent >= 3, what="video frames sent")
+    seen = tmp_path / "seen.png"
+    await olivia.snapshot_received(seen)        # baresip writes the next frame it decodes
+    await until(seen.exists, timeout=5, what="baresip decoded a frame of the panel's video")
+    image = (await until(lambda: [cv2.imread(str(seen))] if cv2.imread(str(seen)) is not None else None,
+                         what="the PNG written"))[0]
+    camera = p.app.camera.latest
+    assert image.shape == camera.shape                  # the camera's own size, 640x480
+    assert image.std() > 10 and abs(float(image.mean()) - float(camera.mean())) < 20   # the scene, not black

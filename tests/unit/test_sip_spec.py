@@ -150,3 +150,13 @@ def test_answer_names_the_accepted_telephone_event_type():
                                   "a=rtpmap:101 telephone-event/8000\r\n")
     assert sdp.parse_answer(text).telephone_event == 101
     assert sdp.parse_answer(BARESIP_ANSWER).telephone_event is None
+
+
+def test_video_is_offered_send_only_and_the_answers_vp8_stream_is_taken():
+    text = sdp.offer("192.0.2.7", 40000, video_port=40002)
+    assert "m=video 40002 RTP/AVP 96" in text and "a=rtpmap:96 VP8/90000" in text and "a=sendonly" in text
+    answer = BARESIP_ANSWER + "a=rtpmap:96 VP8/90000\r\na=recvonly\r\n"
+    assert sdp.parse_answer(answer).video == ("127.0.0.9", 26900, 96)       # the video section's own c=
+    refused = answer.replace("m=video 26900", "m=video 0")
+    assert sdp.parse_answer(refused).video is None
+    assert sdp.parse_answer(BARESIP_ANSWER).video is None                    # no VP8 rtpmap: not VP8
