@@ -60,7 +60,13 @@ class SipCallService:
     # -- from the core ------------------------------------------------------------------
     def start_call(self, call_id: str, resident_id: str) -> None:
         self.calls_started += 1
-        self._spawn(self._place(call_id, self.target_for(resident_id)))
+        target = self.target_for(resident_id)
+        if not target:
+            # No SIP URI and no cloud to reach the app: say so now, not after the ring timeout.
+            log.info("sip call %s: resident %s has no SIP URI", call_id, resident_id)
+            asyncio.get_running_loop().call_soon(self.dispatch, ev.CallFailed(call_id, "unavailable"))
+            return
+        self._spawn(self._place(call_id, target))
 
     def stop_call(self, call_id: str, reason: str) -> None:
         call = self.calls.pop(call_id, None)

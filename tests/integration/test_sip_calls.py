@@ -19,7 +19,8 @@ def property_file(tmp_path, olivia_uri: str):
     path = tmp_path / "property.toml"
     path.write_text(f'[property]\nid = "p"\nname = "Test Court"\n\n'
                     f'[[residents]]\nid = "r01"\nfirst_name = "Olivia"\nlast_name = "Smith"\nunit = "1A"\n'
-                    f'sip = "{olivia_uri}"\n')
+                    f'sip = "{olivia_uri}"\n\n'
+                    f'[[residents]]\nid = "r02"\nfirst_name = "James"\nlast_name = "Smith"\nunit = "1A"\n')
     return path
 
 
@@ -399,3 +400,15 @@ async def test_the_resident_phone_decodes_the_panel_camera(world, tmp_path):
     camera = p.app.camera.latest
     assert image.shape == camera.shape                  # the camera's own size, 640x480
     assert image.std() > 10 and abs(float(image.mean()) - float(camera.mean())) < 20   # the scene, not black
+
+
+async def test_a_resident_with_no_sip_uri_on_a_panel_with_no_cloud_is_unavailable_at_once(world):
+    _, panel, _ = world
+    p = await panel()
+    await until(lambda: p.app.state.cloud_online, what="panel registered")
+    await p.press("Directory")
+    for key in "JAM":
+        await p.press(key)
+    await p.press("James Smith")
+    await until(lambda: p.app.state.screen.value == "call_ended", timeout=2, what="unavailable, not a ring timeout")
+    assert p.app.state.message == "unavailable"
