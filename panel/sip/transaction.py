@@ -56,10 +56,12 @@ class Transport(asyncio.DatagramProtocol):
         if not data.strip():
             return                      # keep-alive (RFC 5626 CRLF)
         try:
-            msg = message.parse(data)
-        except ValueError as e:
-            log.debug("sip: dropped a malformed datagram from %s: %s", addr, e)
-            return
+            self._deliver(message.parse(data), addr)
+        except (ValueError, KeyError, IndexError, UnicodeDecodeError) as e:
+            # sipmessage parses headers when they are read: a bad one shows here, for any message.
+            log.warning("sip: dropped a malformed message from %s:%s: %s", addr[0], addr[1], e or type(e).__name__)
+
+    def _deliver(self, msg: Request | Response, addr) -> None:
         if isinstance(msg, Response):
             key = (msg.via[0].parameters.get("branch") or "", msg.cseq.method)
             transaction = self.transactions.get(key)

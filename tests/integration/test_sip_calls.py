@@ -412,3 +412,35 @@ async def test_a_resident_with_no_sip_uri_on_a_panel_with_no_cloud_is_unavailabl
     await p.press("James Smith")
     await until(lambda: p.app.state.screen.value == "call_ended", timeout=2, what="unavailable, not a ring timeout")
     assert p.app.state.message == "unavailable"
+
+
+BAD_DATAGRAMS = [
+    b"\x00\xff garbage",
+    b"INVITE sip:panel@127.0.0.1 SIP/2.0\r\n\r\n",                                  # no headers at all
+    b"BYE sip:panel@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKa\r\nFrom: <sip:a@b>;tag=1\r\n"
+    b"To: not an address\r\nCall-ID: x\r\nCSeq: 1 BYE\r\n\r\n",                     # a To that does not parse
+    b"SIP/2.0 200 OK\r\nVia: nonsense\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: x\r\n\r\n",
+]
+
+
+async def test_malformed_datagrams_leave_the_sip_socket_working(world, caplog):
+    _, panel, phone = world
+    olivia = await phone()
+    p = await panel()
+    await until(lambda: p.app.state.cloud_online, what="panel registered")
+    host, port = p.app.sip.ua.transport.address
+    transport, peer = await asyncio.get_running_loop().create_datagram_endpoint(_Replies, local_addr=("127.0.0.1", 0))
+    try:
+        for datagram in BAD_DATAGRAMS:
+            transport.sendto(datagram, (host, port))
+        me = transport.get_extra_info("sockname")[1]
+        transport.sendto((f"OPTIONS sip:panel@{host}:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bKok\r\n"
+                          f"From: <sip:t@127.0.0.1>;tag=1\r\nTo: <sip:panel@127.0.0.1>\r\nCall-ID: ok\r\n"
+                          f"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n").encode(), (host, port))
+        reply = await asyncio.wait_for(peer.queue.get(), 5)
+        assert reply.startswith(b"SIP/2.0 200 ")      # still listening, and the bad ones got no answer
+    finally:
+        transport.close()
+    assert "Exception in callback" not in caplog.text and "Traceback" not in caplog.text   # dropped, one line each
+    await call_olivia(p)
+    await olivia.expect("CALL_INCOMING")
