@@ -19,6 +19,7 @@ import re
 import shutil
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -361,6 +362,7 @@ class Baresip:
                     if future is not None and not future.done():
                         future.set_result(message)
                 else:
+                    message["at"] = time.monotonic()        # when it arrived here (benchmarks)
                     self.events.append(message)
                     self._changed.set()
                     self._changed = asyncio.Event()
