@@ -41,9 +41,26 @@ class ReceivedAudio(MediaStreamTrack):
         return frame
 
 
-class AudioStream(asyncio.DatagramProtocol):
+class MediaSocket(asyncio.DatagramProtocol):
+    """One media stream's UDP socket on a free port (what the SDP offer names)."""
+    socket: asyncio.DatagramTransport | None = None
+
+    @classmethod
+    async def open(cls, host: str):
+        loop = asyncio.get_running_loop()
+        _, stream = await loop.create_datagram_endpoint(cls, local_addr=(host, 0))
+        return stream
+
+    @property
+    def port(self) -> int:
+        return self.socket.get_extra_info("sockname")[1]
+
+    def connection_made(self, transport) -> None:
+        self.socket = transport
+
+
+class AudioStream(MediaSocket):
     def __init__(self):
-        self.socket: asyncio.DatagramTransport | None = None
         self.remote: tuple[str, int] | None = None
         self.payload_type = 0
         self.packets_sent = self.packets_received = 0
@@ -55,19 +72,6 @@ class AudioStream(asyncio.DatagramProtocol):
         self.events_type: int | None = None
         self.on_key = lambda key: None
         self._key_at: int | None = None    # the RTP timestamp of the last key press reported
-
-    @classmethod
-    async def open(cls, host: str) -> "AudioStream":
-        loop = asyncio.get_running_loop()
-        _, stream = await loop.create_datagram_endpoint(cls, local_addr=(host, 0))
-        return stream
-
-    @property
-    def port(self) -> int:
-        return self.socket.get_extra_info("sockname")[1]
-
-    def connection_made(self, transport) -> None:
-        self.socket = transport
 
     def start(self, remote: tuple[str, int], payload_type: int, codec: str, microphone, speaker, *,
               events_type: int | None = None, on_key=lambda key: None) -> None:

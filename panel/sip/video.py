@@ -16,30 +16,17 @@ from aiortc.rtp import RtpPacket
 
 from ..call.encoders import PanelVp8Encoder
 from ..call.media import CameraVideoTrack
+from .rtp import MediaSocket
 
 log = logging.getLogger(__name__)
 
 KEYFRAME_SECONDS = 2.0
 
 
-class VideoStream(asyncio.DatagramProtocol):
+class VideoStream(MediaSocket):
     def __init__(self):
-        self.socket: asyncio.DatagramTransport | None = None
         self.frames_sent = self.packets_sent = 0
         self._sender: asyncio.Task | None = None
-
-    @classmethod
-    async def open(cls, host: str) -> "VideoStream":
-        loop = asyncio.get_running_loop()
-        _, stream = await loop.create_datagram_endpoint(cls, local_addr=(host, 0))
-        return stream
-
-    @property
-    def port(self) -> int:
-        return self.socket.get_extra_info("sockname")[1]
-
-    def connection_made(self, transport) -> None:
-        self.socket = transport
 
     def datagram_received(self, data: bytes, addr) -> None:
         pass                            # the resident's video: not shown on the panel (yet)
