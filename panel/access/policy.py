@@ -3,7 +3,7 @@
 The checks run in this order and the first failure is the reason:
 
     malformed -> unknown_issuer -> bad_signature        (credential.read_credential)
-    revoked -> visitors_disabled -> not_yet_valid -> expired -> visitor_limit
+    revoked -> inviter_moved_out -> visitors_disabled -> not_yet_valid -> expired -> visitor_limit
     -> wrong_door -> (rotating codes) stale step: expired / not_yet_valid -> replayed
 
 Who the holder is (id, name, kind, credential id) is reported only once the
@@ -37,6 +37,7 @@ REASONS = (
     "visitor_limit",
     "visitors_disabled",
     "replayed",
+    "inviter_moved_out",
 )
 
 SKEW_STEPS = 1  # a rotating code is accepted one 30 s step either side of the panel's clock
@@ -120,6 +121,10 @@ def _verify(
 
     if is_revoked(cred.credential_id) or (is_holder_revoked is not None and is_holder_revoked(cred.holder_id)):
         return _refuse("revoked", cred)
+    # A visitor key stops with its host: moving out revokes "holder:<inviter>", and the
+    # key names its inviter, so the panel needs no list of the invitations.
+    if cred.invited_by is not None and is_holder_revoked is not None and is_holder_revoked(cred.invited_by):
+        return _refuse("inviter_moved_out", cred)
     if cred.kind == "visitor" and not allow_visitors:
         return _refuse("visitors_disabled", cred)
     if now < cred.not_before:

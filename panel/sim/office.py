@@ -37,11 +37,13 @@ class Invitation:
     not_before: float
     not_after: float
     doors: list[str]
-    invited_by: str
+    invited_by: str                     # shown in the e-mail: the resident's name, or "staff"
     token: str                          # in the activation link
+    inviter: str = ""                   # the inviting resident's id (in the key); "" for staff
     cut_to_limit: bool = False
     activated_at: float | None = None
     credential: str = ""                # issued at activation
+    withdrawn: bool = False             # its host moved out: the link gives no key
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -106,12 +108,17 @@ class Office:
             raise OfficeError(f"no resident {resident_id!r}")
         # Everything the resident holds stops working at once: every credential issued
         # to them (by holder id) and every device signed in as them.
+        # The visitor keys they handed out name them as inviter, so the panel refuses
+        # those too; invitations not yet activated give no key at all.
         self.revocations[f"holder:{resident_id}"] = "moved out"
+        for invitation in self.invitations.values():
+            if invitation.inviter == resident_id:
+                invitation.withdrawn = True
         return tenant
 
     # -- invitations ----------------------------------------------------------------------
     def invite(self, *, name: str, email: str, not_before: float, not_after: float, doors: list[str],
-               invited_by: str) -> Invitation:
+               invited_by: str, inviter: str = "") -> Invitation:
         name, email = name.strip(), email.strip()
         if not self.settings.allow_visitors:
             raise OfficeError("visitor access is switched off for this property")
@@ -127,7 +134,7 @@ class Office:
         cut = not_after > limit
         invitation = Invitation(id="inv-" + secrets.token_hex(4), name=name, email=email, not_before=not_before,
                                 not_after=min(not_after, limit), doors=list(doors), invited_by=invited_by,
-                                token=secrets.token_urlsafe(16), cut_to_limit=cut)
+                                token=secrets.token_urlsafe(16), cut_to_limit=cut, inviter=inviter)
         self.invitations[invitation.id] = invitation
         return invitation
 
