@@ -2,6 +2,12 @@
 
 Search is by first name, last name or unit, insensitive to case and accents
 ("zoe" finds "Zoë"), tolerant to small typos through rapidfuzz, best match first.
+
+Every resident is cleaned where it is made (`Resident.__post_init__`), whatever the
+source (property file, cloud directory, store): a NUL, a control character or a lone
+surrogate from one office typo must not break the screen, the store or the search
+for everyone, so they are dropped or replaced and absurd lengths are cut
+(`clean_text`). The office refuses such input up front (`text_problem`).
 """
 
 from __future__ import annotations
@@ -17,6 +23,10 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from .access.cards import CardError, normalize_card
+from .text import clean_text
+
+# The most characters kept of each field: longer is a mistake, not a name.
+LIMITS = {"id": 128, "first_name": 64, "last_name": 64, "unit": 32, "display_name": 80}
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,11 @@ class Resident:
     unit: str
     display_name: str = ""          # overrides the property's naming rule when set
     cards: tuple[str, ...] = ()     # access cards for an OSDP reader, normalized (panel.access.cards)
+
+    def __post_init__(self):
+        for name, limit in LIMITS.items():
+            value = getattr(self, name)
+            object.__setattr__(self, name, clean_text(value if isinstance(value, str) else str(value), limit))
 
     @property
     def full_name(self) -> str:

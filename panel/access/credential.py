@@ -67,11 +67,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from .base45 import ALPHABET, b45decode, b45encode
+from ..text import clean_text
 from .keys import public_key_raw
 
 PREFIX = "EP1:"
 STEP_SECONDS = 30
 MAX_TEXT = 4296  # the most characters a QR code holds in alphanumeric mode
+NAME_LIMIT = 80  # characters of the holder's name kept for the greeting and the log
 
 # COSE / CWT labels
 _ALG, _KID, _EDDSA, _SIGN1_TAG = 1, 4, -8, 18
@@ -232,7 +234,8 @@ def _claims(payload: bytes, kid: str) -> Credential:
         return Credential(
             kid=kid,
             holder_id=_text(claims[SUB]),
-            holder_name=_text(claims[NAME], empty_ok=True),
+            # Shown and logged: a control character from the issuer must not break the screen.
+            holder_name=clean_text(_text(claims[NAME], empty_ok=True), NAME_LIMIT),
             kind=kind,
             doors=tuple(_text(d) for d in doors),
             not_before=_int(claims[NBF]),

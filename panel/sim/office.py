@@ -11,11 +11,18 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from ..access.cards import CardError, normalize_card
-from ..directory import Resident
+from ..directory import LIMITS, Resident
+from ..text import text_problem
 
 
 class OfficeError(ValueError):
     """A request the office refuses, with a message for the staff member."""
+
+
+def _refuse_text(label: str, value: str, limit: int) -> None:
+    problem = text_problem(label, value, limit)
+    if problem:
+        raise OfficeError(problem)
 
 
 @dataclass
@@ -78,6 +85,9 @@ class Office:
     def move_in(self, *, first_name: str, last_name: str, unit: str, display_name: str = "",
                 contact: str = "app", phone: str = "", cards: list[str] = ()) -> Tenant:
         first_name, last_name, unit = first_name.strip(), last_name.strip(), unit.strip()
+        for label, value in (("first_name", first_name), ("last_name", last_name), ("unit", unit),
+                             ("display_name", display_name)):
+            _refuse_text(label, value, LIMITS[label])
         if not last_name:
             raise OfficeError("a last name is needed")
         if not unit:
@@ -120,6 +130,7 @@ class Office:
     def invite(self, *, name: str, email: str, not_before: float, not_after: float, doors: list[str],
                invited_by: str, inviter: str = "") -> Invitation:
         name, email = name.strip(), email.strip()
+        _refuse_text("name", name, LIMITS["display_name"])
         if not self.settings.allow_visitors:
             raise OfficeError("visitor access is switched off for this property")
         if not name:
