@@ -64,6 +64,7 @@ class Property:
     id: str
     name: str
     residents: tuple[Resident, ...]
+    doors: tuple[str, ...] = ("main",)      # the door ids its panels guard (panel.door_id)
 
 
 class PropertyError(Exception):
@@ -101,8 +102,11 @@ def load_property(path: str | Path) -> Property:
                 raise PropertyError(f"{p}: card {card} is listed for both {cards[card]!r} and {resident.id!r}")
             cards[card] = resident.id
         residents.append(resident)
+    doors = info.get("doors", ["main"])
+    if not isinstance(doors, list) or not doors or not all(isinstance(d, str) and d for d in doors):
+        raise PropertyError(f"{p}: [property] doors must be a list of door ids such as [\"main\"]")
     return Property(id=str(info.get("id", p.stem)), name=str(info.get("name", p.stem)),
-                    residents=tuple(residents))
+                    residents=tuple(residents), doors=tuple(doors))
 
 
 def fold(text: str) -> str:

@@ -72,11 +72,12 @@ class Office:
     settings: Settings = field(default_factory=Settings)
     revocations: dict[str, str] = field(default_factory=dict)     # id -> reason
     log: list[dict] = field(default_factory=list)                 # uploaded by panels, in arrival order
+    doors: tuple[str, ...] = ("main",)                            # the property's door ids
     _seen_events: set[tuple[str, int]] = field(default_factory=set)
 
     @classmethod
-    def from_residents(cls, residents) -> "Office":
-        return cls(tenants={r.id: Tenant(r) for r in residents})
+    def from_residents(cls, residents, doors=("main",)) -> "Office":
+        return cls(tenants={r.id: Tenant(r) for r in residents}, doors=tuple(doors))
 
     # -- residents ---------------------------------------------------------------------
     def residents(self) -> list[Resident]:
@@ -141,6 +142,9 @@ class Office:
             raise OfficeError("'until' must be later than 'from'")
         if not doors:
             raise OfficeError("at least one door is needed")
+        unknown = [d for d in doors if d not in self.doors]
+        if unknown:
+            raise OfficeError(f"no door {unknown[0]!r} at this property: use one of {', '.join(self.doors)}")
         limit = not_before + self.settings.visitor_limit_hours * 3600
         cut = not_after > limit
         invitation = Invitation(id="inv-" + secrets.token_hex(4), name=name, email=email, not_before=not_before,

@@ -59,3 +59,17 @@ async def test_an_invitation_not_yet_activated_gives_no_key_after_move_out(world
     async with staff.session.get(link) as r:
         page = await r.text()
         assert r.status == 410 and "data-credential" not in page and "withdrawn" in page
+
+
+async def test_an_invitation_naming_a_door_the_property_has_not_is_refused(world):
+    cloud, panel, staff = world
+    start = datetime.now()
+    body = {"name": "Cousin Bea", "email": "bea@example.test", "from": start.isoformat(timespec="seconds"),
+            "until": (start + timedelta(hours=1)).isoformat(timespec="seconds"), "doors": ["main", "vault"]}
+    url = f"{cloud.url}/api/resident/invitations?resident={OLIVIA}&token={cloud.device_token(OLIVIA)}"
+    async with staff.session.post(url, json=body) as r:
+        assert r.status == 400
+        assert (await r.json())["error"] == "no door 'vault' at this property: use one of main"
+    error = await staff.call("POST", "/api/admin/invitations", {**body, "doors": ["garage"]}, expect=400)
+    assert "no door 'garage'" in error["error"]
+    assert cloud.office.invitations == {}
