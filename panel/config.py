@@ -229,19 +229,20 @@ _RANGES = {
 }
 
 
+MAX_CONFIG_BYTES = 1 << 20         # a config is a few KB; more is the wrong file
+
+
 def load(path: str | os.PathLike | None) -> Config:
-    """Read a config file; None gives the demo's (assets/config/demo.toml)."""
+    """Read a config file; None gives the demo's (assets/config/demo.toml). Only a
+    regular file of at most MAX_CONFIG_BYTES: a FIFO or /dev/zero is refused, not read."""
+    from .files import FileProblem, read_regular
     if path is None:
         path = DEMO_CONFIG
     p = Path(path)
     try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: config file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{p}: is a directory, expected a TOML file") from None
-    except OSError as e:
-        raise ConfigError(f"{p}: cannot read config file: {e.strerror}") from None
+        raw = read_regular(p, MAX_CONFIG_BYTES, "config file")
+    except FileProblem as e:
+        raise ConfigError(str(e)) from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -261,9 +262,41 @@ def from_dict(data: dict, source: str = "<dict>") -> Config:
             raise ConfigError(f"{source}: '{name}' must be a section ([{name}]), got {_describe(value)}")
         sections[name] = _build(known[name].type, value, name, source)
     config = Config(**sections, source=source)
+    validate(config)
+    return config
+
+
+def validate(config: Config) -> None:
+    """Every check of a config's content that `panel run` makes, in one place: `load`
+    calls it, so `panel config --check` and `panel run` refuse the same files with the
+    same line. (Whether this machine has the serial port or camera named is checked
+    when the panel opens them: a config is often checked on another machine.)"""
+    source = config.source
     _check_ranges(config, source)
     _check_required(config, source)
-    return config
+    _check_start_up(config, source)
+
+
+def _check_start_up(config: Config, source: str) -> None:
+    """What the parts would otherwise find out at start-up, with a traceback."""
+    from .ui.strings import language_problem
+    problem = language_problem(config.panel.language)
+    if problem:
+        raise ConfigError(f"{source}: {problem}")
+    g = config.gpio
+    pins = {"gpio.relay_pin": g.relay_pin} if config.door.backend == "gpio" else {}
+    pins |= {f"gpio.{k}": getattr(g, k) for k in ("contact_pin", "exit_pin", "tamper_pin") if getattr(g, k) >= 0}
+    used: dict[int, str] = {}
+    for where, pin in pins.items():
+        if pin in used:
+            raise ConfigError(f"{source}: '{where}' = {pin} is also '{used[pin]}': give each input and "
+                              f"output its own pin")
+        used[pin] = where
+    from .directory import PropertyError, load_property
+    try:
+        load_property(config.property_file)
+    except PropertyError as e:
+        raise ConfigError(f"{source}: 'directory.property_file': {e}") from None
 
 
 def _check_required(config: Config, source: str) -> None:

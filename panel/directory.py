@@ -23,6 +23,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from .access.cards import CardError, normalize_card
+from .files import FileProblem, read_regular
 from .text import clean_text
 
 # The most characters kept of each field: longer is a mistake, not a name.
@@ -71,13 +72,16 @@ class PropertyError(Exception):
     pass
 
 
+MAX_PROPERTY_BYTES = 32 << 20      # some 100,000 residents; more is the wrong file
+
+
 def load_property(path: str | Path) -> Property:
     """Read a property file (TOML: [property] and [[residents]])."""
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PropertyError(f"{p}: property file not found") from None
+        data = tomllib.loads(read_regular(p, MAX_PROPERTY_BYTES, "property file").decode("utf-8"))
+    except FileProblem as e:
+        raise PropertyError(str(e)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise PropertyError(f"{p}: not a valid TOML property file: {e}") from None
     info = data.get("property", {})
