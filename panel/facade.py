@@ -40,6 +40,7 @@ class PanelFacade:
             "cloud": {"link": "up" if s.cloud_online else ("down" if cfg.cloud.url else "not configured")},
             "camera": {"source": cfg.camera.source, "frames": app.camera.frames_delivered if app.camera else 0,
                        "fault": app.camera_fault},
+            "time": app.gate.time.read().to_json(),     # may keys trust the wall clock (trusted_time.py)
         }
 
     async def events(self, after: int, limit: int) -> list[dict]:
