@@ -4,26 +4,14 @@ its directory screen and its store working for everyone; the office refuses them
 
 from __future__ import annotations
 
-import aiohttp
-import pytest
+import asyncio
 
 from panel.directory import LIMITS, load_property
-from tests.integration.test_property import Staff
-from tests.support import make_config, start_cloud_and_panel, start_panel, stop_world, until
+from tests.integration.test_inviter_moved_out import world  # noqa: F401  (the dev cloud, a panel, the staff)
+from tests.support import make_config, start_panel, until
 
 HOSTILE = {"id": "r-bad", "first_name": "Ev\x00e", "last_name": "Ad\x1b[2Jams\ud800" + "x" * 5000,
            "unit": "9\nZ\u202e", "display_name": "", "cards": []}
-
-
-@pytest.fixture
-async def world(tmp_path):
-    cloud, panel = await start_cloud_and_panel(tmp_path)
-    session = aiohttp.ClientSession()
-    try:
-        yield cloud, panel, Staff(cloud, session)
-    finally:
-        await session.close()
-        await stop_world(cloud, panel)
 
 
 async def test_a_hostile_name_from_the_cloud_leaves_the_directory_working(world, tmp_path):
@@ -45,7 +33,7 @@ async def test_a_hostile_name_from_the_cloud_leaves_the_directory_working(world,
         assert r.status == 200
     # The store kept the cleaned directory: the panel still runs and reads it back.
     assert not panel.task.done()
-    assert {r.id for r in await __import__("asyncio").to_thread(panel.app.store.residents)} == {"r-bad", "r01"}
+    assert {r.id for r in await asyncio.to_thread(panel.app.store.residents)} == {"r-bad", "r01"}
 
 
 async def test_the_office_refuses_control_characters_and_absurd_lengths(world):
