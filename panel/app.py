@@ -123,8 +123,7 @@ class App:
         await self.door.start()                     # the door first: relocked before anything else runs
         # Never a reason not to start: a store the disk will not open waits in memory (status says why).
         self.store = await asyncio.to_thread(Store, cfg.state_dir / "panel.db", strict=False,
-                                             retention=Retention(cfg.store.max_entries, cfg.store.max_age_days,
-                                                                 cfg.store.max_bytes))
+                                             retention=Retention.of(cfg.store))
         self.gate = Gatekeeper(cfg, self.store, self.clock, spawn=self.tasks.spawn,
                                on_directory=lambda d: self.screen.redraw())
         await self.gate.load(list((await asyncio.to_thread(load_property, cfg.property_file)).residents))
@@ -189,8 +188,7 @@ class App:
         self.dispatch(self.gate.check_code(text))
 
     def _on_logged(self, event_id: int) -> None:
-        if self.cloud is not None:
-            self.cloud.sync.wake()      # a new entry in the outbox
+        self.cloud and self.cloud.sync.wake()       # a new entry in the outbox
 
     def _on_camera_fault(self, problem: str | None) -> None:
         if problem != self.camera_fault:

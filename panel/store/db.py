@@ -12,6 +12,9 @@ entries already uploaded first. A disk that is full or unwritable degrades the s
 instead of failing the panel: a log write raises StoreUnavailable (the writer holds
 the entry in memory and tries again), the cloud's directory, revocations and settings
 are held in memory and written by `retry()` once there is room; `health()` says which.
+
+One module over 400 lines on purpose: every statement that touches the file goes
+through the one connection, lock and degrade path defined here.
 """
 
 from __future__ import annotations
@@ -101,6 +104,11 @@ class Retention:
     max_entries: int = 50_000
     max_age_days: float = 90.0
     max_bytes: int = 512 * 1024 * 1024
+
+    @classmethod
+    def of(cls, store_config) -> "Retention":
+        c = store_config
+        return cls(c.max_entries, c.max_age_days, c.max_bytes)
 
 
 @dataclass(frozen=True)
