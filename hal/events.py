@@ -8,11 +8,12 @@ tamper switch and the case's tamper switch are both `TamperChanged`, told apart 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = [
-    "HardwareEvent", "OnEvent",
+    "HardwareEvent", "OnEvent", "deliver",
     "StrikeReleased", "StrikeRelocked", "RelayFaulted", "RelayRecovered", "RelayStuck",
     "DoorContactChanged", "ExitPressed", "TamperChanged",
     "CardPresented", "KeysPressed", "ReaderPowerChanged", "ReaderOnline", "ReaderOffline",
@@ -24,6 +25,16 @@ class HardwareEvent:
 
 
 OnEvent = Callable[[HardwareEvent], None]
+
+
+def deliver(on_event: OnEvent | None, event: HardwareEvent, log: logging.Logger) -> None:
+    """Hand `event` to the listener; a listener's bug is logged and never reaches the hardware."""
+    if on_event is None:
+        return
+    try:
+        on_event(event)
+    except Exception:
+        log.exception("on_event(%r) raised", event)
 
 
 # -- the door strike (hal.relay) ---------------------------------------------------------

@@ -21,7 +21,7 @@ from gpiozero import DigitalInputDevice, DigitalOutputDevice, GPIOZeroError
 from gpiozero.pins import Factory
 from gpiozero.pins.mock import MockFactory, MockPin
 
-from .events import DoorContactChanged, ExitPressed, HardwareEvent, OnEvent, TamperChanged
+from .events import deliver, DoorContactChanged, ExitPressed, HardwareEvent, OnEvent, TamperChanged
 from .relay import RelayError
 
 log = logging.getLogger(__name__)
@@ -167,10 +167,7 @@ class GpioInputs:
             self._emit(ExitPressed())
 
     def _emit(self, event: HardwareEvent) -> None:
-        try:
-            self._on_event(event)
-        except Exception:                 # a listener's bug must never reach the door
-            log.exception("on_event(%r) raised", event)
+        deliver(self._on_event, event, log)       # a listener's bug must never reach the door
 
 
 # -- the mock door: emulator and tests -------------------------------------------------

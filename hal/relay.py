@@ -29,12 +29,18 @@ import asyncio
 import logging
 from typing import Protocol
 
-from .events import (HardwareEvent, OnEvent, RelayFaulted, RelayRecovered, RelayStuck, StrikeReleased,
+from .events import (HardwareEvent, deliver, OnEvent, RelayFaulted, RelayRecovered, RelayStuck, StrikeReleased,
                      StrikeRelocked)
 
 log = logging.getLogger(__name__)
 
 __all__ = ["RelayError", "RelayBackend", "DoorStrike"]
+
+# A deadline less than this far away is due now. Deadlines are floats (loop.time() + seconds):
+# a timer can fire a rounding error (~1e-16 s) before its deadline, and the clock must not
+# be relied on to move past that (a virtual clock in tests does not, and waiting again
+# for 1e-16 s would spin).
+_DUE = 1e-6
 
 
 class RelayError(Exception):
@@ -199,9 +205,11 @@ class DoorStrike:
             self._closer = asyncio.get_running_loop().create_task(self._run_closer(), name="door-strike-relock")
 
     def _hold_time(self) -> float:
+        """Seconds until the last window ends; 0 when it is due."""
         if not self._windows:
             return 0.0
-        return max(self._windows.values()) - asyncio.get_running_loop().time()
+        remaining = max(self._windows.values()) - asyncio.get_running_loop().time()
+        return remaining if remaining > _DUE else 0.0
 
     def _device_relocks_too_soon(self) -> bool:
         """The device's own timer would relock before the last window ends (plus half the guard)."""
@@ -216,7 +224,7 @@ class DoorStrike:
                 if self._device_relocks_too_soon():
                     # A window longer than the device's timer: re-arm a guard's time before it runs out.
                     rearm_in = self._armed_until - self.device_guard - loop.time()
-                    if rearm_in <= 0:
+                    if rearm_in <= _DUE:
                         await self._rearm()
                         continue
                     delay = min(delay, rearm_in)
@@ -301,9 +309,4 @@ class DoorStrike:
     def _emit(self, event: HardwareEvent) -> None:
         if isinstance(event, (RelayFaulted, RelayStuck)):
             log.warning("%s", event)
-        if self._on_event is None:
-            return
-        try:
-            self._on_event(event)
-        except Exception:                 # a listener's bug must never reach the door
-            log.exception("on_event(%r) raised", event)
+        deliver(self._on_event, event, log)       # a listener's bug must never reach the door

@@ -39,7 +39,7 @@ from .facade import PanelFacade
 from .gatekeeper import Gatekeeper
 from .scanner import Scanner
 from .shell import Shell, Spawner, rules_from, supervised
-from .store import Store
+from .store import Retention, Store
 from .ui.display import Display
 from .ui.strings import Strings
 from .ui.touch import TouchScreen
@@ -121,19 +121,23 @@ class App:
         # worker pool's wake-ups cost more than they save (an idle panel: 3.7% -> 2.5% of a core).
         cv2.setNumThreads(1)
         await self.door.start()                     # the door first: relocked before anything else runs
-        self.store = await asyncio.to_thread(Store, cfg.state_dir / "panel.db")
+        # Never a reason not to start: a store the disk will not open waits in memory (status says why).
+        self.store = await asyncio.to_thread(Store, cfg.state_dir / "panel.db", strict=False,
+                                             retention=Retention.of(cfg.store))
         self.gate = Gatekeeper(cfg, self.store, self.clock, spawn=self.tasks.spawn,
                                on_directory=lambda d: self.screen.redraw())
         await self.gate.load(list((await asyncio.to_thread(load_property, cfg.property_file)).residents))
         self.camera = hardware.open_camera(cfg, on_fault=self._on_camera_fault)
         self.access_log = AccessLogWriter(self.store, cfg.panel.door_id, self.clock,
-                                          latest_frame=lambda: self.camera.latest, on_written=self._on_logged)
+                                          latest_frame=lambda: self.camera.latest, on_written=self._on_logged,
+                                          limits=cfg.store, on_health=lambda: self.screen.redraw())
         self.screen = TouchScreen(Display(cfg.screen.width, cfg.screen.height, window=self.window,
                                           fullscreen=cfg.screen.fullscreen),
                                   building=cfg.panel.name, strings=Strings(cfg.panel.language), clock=self.clock,
                                   window=self.window, state=lambda: self.shell.state,
                                   directory=lambda: self.gate.directory, preview=lambda: self.camera.latest,
-                                  dispatch=self.dispatch, on_quit=self.stop)
+                                  dispatch=self.dispatch, on_quit=self.stop,
+                                  storage_full=lambda: self.store.state != "ok")
         if cfg.cloud.url:
             self.cloud = CloudLink(cfg, store=self.store, gate=self.gate, camera=self.camera,
                                    dispatch=self.dispatch)
@@ -184,8 +188,7 @@ class App:
         self.dispatch(self.gate.check_code(text))
 
     def _on_logged(self, event_id: int) -> None:
-        if self.cloud is not None:
-            self.cloud.sync.wake()      # a new entry in the outbox
+        self.cloud and self.cloud.sync.wake()       # a new entry in the outbox
 
     def _on_camera_fault(self, problem: str | None) -> None:
         if problem != self.camera_fault:

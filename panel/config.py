@@ -10,6 +10,9 @@ simulated part on a real panel (a test tone to the resident, a mock relay that
 never opens the door) is a set-up mistake to be told about, not a fallback. A file
 that leaves one out is an error naming the key; the demo names its simulated parts
 in demo.toml, tests start from it.
+
+One module on purpose (over 400 lines): every key, its default and its check are read
+in one place, and `config --defaults` prints them from the same dataclasses.
 """
 
 from __future__ import annotations
@@ -152,6 +155,24 @@ class AccessSection:
 
 
 @dataclass(frozen=True)
+class StoreSection:
+    # The access log on the state folder's disk (an SD card on a Pi): the oldest entries
+    # go first, uploaded ones before any still waiting for the cloud.
+    max_entries: int = 50_000
+    max_age_days: float = 90.0
+    max_bytes: int = 512 * 1024 * 1024
+    # Snapshots are scaled down and re-encoded to fit before they are stored or uploaded.
+    snapshot_max_side: int = 640       # pixels, the longer side
+    snapshot_quality: int = 75         # JPEG quality to start from (lowered to fit the byte cap)
+    snapshot_max_bytes: int = 96_000
+    # While the disk will not take writes: entries wait in memory, up to this many
+    # (the oldest is lost beyond it, logged) and this many bytes of snapshots
+    # (beyond it an entry waits without its snapshot).
+    queue_entries: int = 1000
+    queue_bytes: int = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class Config:
     panel: PanelSection = field(default_factory=PanelSection)
     screen: ScreenSection = field(default_factory=ScreenSection)
@@ -166,6 +187,7 @@ class Config:
     call: CallSection = field(default_factory=CallSection)
     directory: DirectorySection = field(default_factory=DirectorySection)
     access: AccessSection = field(default_factory=AccessSection)
+    store: StoreSection = field(default_factory=StoreSection)
     source: str = "<defaults>"         # the file this came from (not a TOML key)
 
     @property
@@ -226,6 +248,10 @@ _RANGES = {
     "call.ring_timeout_seconds": (1, 600), "call.max_call_seconds": (5, 7200),
     "call.max_video_kbps": (300, 3000),
     "access.visitor_limit_hours": (0, 24 * 366), "access.dedupe_seconds": (0, 60),
+    "store.max_entries": (10, 10_000_000), "store.max_age_days": (1, 3660),
+    "store.max_bytes": (1024 * 1024, 1 << 40), "store.snapshot_max_side": (64, 4096),
+    "store.snapshot_quality": (20, 95), "store.snapshot_max_bytes": (8_000, 1_000_000),
+    "store.queue_entries": (10, 100_000), "store.queue_bytes": (0, 1 << 30),
 }
 
 

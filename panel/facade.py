@@ -41,6 +41,9 @@ class PanelFacade:
             "camera": {"source": cfg.camera.source, "frames": app.camera.frames_delivered if app.camera else 0,
                        "fault": app.camera_fault},
             "time": app.gate.time.read().to_json(),     # may keys trust the wall clock (trusted_time.py)
+            # "ok", "full" or "unavailable" (never opened, or failing); queued: entries held in memory
+            # until the disk takes them; lost: dropped from a full memory queue.
+            "store": {**app.store.health(), "queued": app.access_log.queued, "lost": app.access_log.lost},
         }
 
     async def events(self, after: int, limit: int) -> list[dict]:

@@ -5,12 +5,20 @@
 - out: the access log, uploaded from the store's outbox one entry at a time, each
   waiting for the cloud's acknowledgement, so entries arrive in order and, as the
   cloud ignores an id it has seen, exactly once, however often the link drops.
+
+Any entry goes: one whose message would be over MESSAGE_LIMIT is sent without its
+snapshot (`snapshot_omitted: "too_large"`); one sent and not acknowledged (the cloud
+closed the socket on it, or never answered) goes without its snapshot from the second
+attempt (`"rejected"`) and is skipped, logged, after MAX_ATTEMPTS, so the entries
+after it are not held up for ever. Attempts are counted in the store (a restart does
+not start them again).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
 from collections.abc import Callable
 
@@ -21,6 +29,11 @@ from .store import Store
 log = logging.getLogger(__name__)
 
 ACK_TIMEOUT = 10.0
+# The largest message the panel sends: well under any cloud's limit (the dev cloud's is
+# aiohttp's 4 MiB), and far over a bounded snapshot ([store] snapshot_max_bytes) in base64.
+MESSAGE_LIMIT = 1024 * 1024
+MAX_ATTEMPTS = 5                    # sent, never acknowledged: then skipped
+SNAPSHOT_ATTEMPTS = 1               # from this attempt on, without the snapshot
 
 
 class CloudSync:
@@ -32,6 +45,7 @@ class CloudSync:
         self.store = store
         self.on_directory, self.on_revocations, self.on_settings = on_directory, on_revocations, on_settings
         self.uploaded = 0
+        self.skipped = 0
         self._wake = asyncio.Event()
         self._waiting: dict[int, asyncio.Future] = {}
 
@@ -90,28 +104,60 @@ class CloudSync:
         if not items:
             return False
         for item in items:
-            event_id = item.payload.get("event_id")
-            snapshot = await asyncio.to_thread(self.store.snapshot, event_id) if event_id else None
+            if item.attempts >= MAX_ATTEMPTS:
+                await self._skip(item, f"not acknowledged after {item.attempts} attempts")
+                continue
+            message = await self._message(item)
+            if message is None:
+                await self._skip(item, f"over the {MESSAGE_LIMIT}-byte message limit even without its snapshot")
+                continue
             fut = asyncio.get_running_loop().create_future()
             self._waiting[item.id] = fut
+            sent = acked = False
             try:
-                sent = await self.signaling.send({
-                    "type": "event", "id": item.id, "kind": item.kind, "entry": item.payload,
-                    "snapshot": base64.b64encode(snapshot).decode() if snapshot else None})
-                acked = False
+                sent = await self.signaling.send(message)
                 if sent:
                     async with asyncio.timeout(ACK_TIMEOUT):     # see run(): not wait_for
                         acked = await fut                       # False: the link went down
             except TimeoutError:
-                acked = False
+                pass
+            except Exception as e:          # the socket failed under it: likely this message's doing
+                sent = True
+                log.warning("sending outbox entry %d failed: %s", item.id, e)
             finally:
                 self._waiting.pop(item.id, None)
             if not acked:
-                log.info("access log upload paused at outbox entry %d; retrying when the link is back", item.id)
+                if sent:
+                    await asyncio.to_thread(self.store.outbox_attempted, item.id)
+                log.info("access log upload paused at outbox entry %d (attempt %d); retrying when the link is back",
+                         item.id, item.attempts + 1)
                 return False
-            await asyncio.to_thread(self.store.outbox_sent, [item.id])
+            await asyncio.to_thread(self.store.outbox_sent, [item.id], message["entry"].get("snapshot_omitted", ""))
             self.uploaded += 1
         return True
+
+    async def _message(self, item) -> dict | None:
+        """The `event` message for an outbox entry, within MESSAGE_LIMIT (None if it cannot be)."""
+        event_id = item.payload.get("event_id")
+        snapshot = None
+        omitted = "rejected" if item.attempts >= SNAPSHOT_ATTEMPTS else ""
+        if event_id and not omitted:
+            snapshot = await asyncio.to_thread(self.store.snapshot, event_id)
+        message = {"type": "event", "id": item.id, "kind": item.kind, "entry": item.payload,
+                   "snapshot": base64.b64encode(snapshot).decode() if snapshot else None}
+        size = len(json.dumps(message))
+        if size > MESSAGE_LIMIT and snapshot:
+            message["snapshot"], omitted = None, "too_large"
+            size = len(json.dumps(message))
+        if omitted:
+            message["entry"] = {**item.payload, "snapshot_omitted": omitted}
+        return message if size <= MESSAGE_LIMIT else None
+
+    async def _skip(self, item, why: str) -> None:
+        log.error("access log upload: outbox entry %d (log entry %s) skipped: %s", item.id,
+                  item.payload.get("event_id"), why)
+        await asyncio.to_thread(self.store.outbox_sent, [item.id], f"skipped: {why}")
+        self.skipped += 1
 
 
 def _cards(resident: dict, taken: dict[str, str]) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 import aiohttp  # noqa: E402
 
+from hal.events import HardwareEvent  # noqa: E402
 from panel.app import App  # noqa: E402
 from panel.config import Config, load  # noqa: E402
 from panel.remote import PanelClient  # noqa: E402
@@ -30,33 +31,43 @@ def make_config(tmp_path, **sections) -> Config:
 
 
 class Events:
-    """An on_event(name, data) recorder that tests wait on; notes when and on which
-    thread each event came."""
+    """An on_event(event) recorder for hal.events that tests wait on; notes when (the
+    running loop's time, virtual under looptime) and on which thread each event came."""
 
     def __init__(self):
-        self.log: list[tuple[float, str, dict]] = []
+        self.log: list[tuple[float, HardwareEvent]] = []
         self.threads: set[int] = set()
         self._changed = asyncio.Event()
 
-    def __call__(self, name, data):
+    def __call__(self, event: HardwareEvent):
+        assert isinstance(event, HardwareEvent), f"not a hal.events event: {event!r}"
         self.threads.add(threading.get_ident())
-        self.log.append((time.monotonic(), name, data))
+        try:
+            now = asyncio.get_running_loop().time()
+        except RuntimeError:
+            now = time.monotonic()
+        self.log.append((now, event))
         self._changed.set()
         self._changed = asyncio.Event()
 
     @property
-    def names(self):
-        return [name for _, name, _ in self.log]
+    def events(self) -> list[HardwareEvent]:
+        return [e for _, e in self.log]
 
-    def of(self, name):
-        return [data for _, n, data in self.log if n == name]
+    @property
+    def kinds(self) -> list[type]:
+        """The classes of the events in order, e.g. [StrikeRelocked, StrikeReleased, StrikeRelocked]."""
+        return [type(e) for _, e in self.log]
 
-    def times(self, name):
-        return [t for t, n, _ in self.log if n == name]
+    def of(self, kind: type = HardwareEvent) -> list:
+        return [e for _, e in self.log if isinstance(e, kind)]
 
-    async def wait(self, name, count=1, timeout=5.0):
+    def times(self, kind: type = HardwareEvent) -> list[float]:
+        return [t for t, e in self.log if isinstance(e, kind)]
+
+    async def wait(self, kind: type = HardwareEvent, count: int = 1, timeout: float = 5.0):
         async with asyncio.timeout(timeout):
-            while self.names.count(name) < count:
+            while len(self.of(kind)) < count:
                 await self._changed.wait()
 
 

@@ -45,7 +45,7 @@ import threading
 import osdp
 from osdp import CardFormat, Command, CommandLEDColor, CompletionStatus, Event, EventNotification, LibFlag
 
-from ..events import (CardPresented, HardwareEvent, KeysPressed, OnEvent, ReaderOffline, ReaderOnline,
+from ..events import (CardPresented, deliver, HardwareEvent, KeysPressed, OnEvent, ReaderOffline, ReaderOnline,
                       ReaderPowerChanged, TamperChanged)
 from ..relay import RelayError
 from .channel import SerialChannel
@@ -379,9 +379,4 @@ class OsdpReader:
     def _emit(self, event: HardwareEvent) -> None:
         if isinstance(event, ReaderOffline) or (isinstance(event, TamperChanged) and event.active):
             log.warning("%s: %s", self.name, event)
-        if self.on_event is None:
-            return
-        try:
-            self.on_event(event)
-        except Exception:                 # a listener's bug must not stop the reader
-            log.exception("on_event(%r) raised", event)
+        deliver(self.on_event, event, log)

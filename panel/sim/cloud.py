@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 WEBAPP = Path(__file__).resolve().parent / "webapp"
 CLOSE_UNAUTHORIZED = 4401
 LOG_KEEP = 500                  # signaling messages DevCloud.log keeps
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024     # a bigger message closes the socket (1009), as aiohttp's default
 
 
 @dataclass
@@ -54,8 +55,11 @@ class Call:
 class DevCloud:
     def __init__(self, property_file: str | Path, *, panel_token: str | None = None, host: str = "127.0.0.1",
                  port: int = 0, secret: bytes | None = None, staff_token: str | None = None,
-                 issuer: DevIssuer | None = None, smtp: tuple[str, int] | None = None):
-        """smtp: the (host, port) e-mail goes to; None = a local sink this cloud runs."""
+                 issuer: DevIssuer | None = None, smtp: tuple[str, int] | None = None,
+                 max_message_bytes: int = MAX_MESSAGE_BYTES):
+        """smtp: the (host, port) e-mail goes to; None = a local sink this cloud runs.
+        max_message_bytes: the largest message taken from the panel."""
+        self.max_message_bytes = max_message_bytes
         prop = load_property(property_file)
         self.property_name = prop.name
         self.office = Office.from_residents(prop.residents, prop.doors)
@@ -139,7 +143,7 @@ class DevCloud:
 
     # -- the panel's socket -------------------------------------------------------------------
     async def _panel_socket(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(heartbeat=10)
+        ws = web.WebSocketResponse(heartbeat=10, max_msg_size=self.max_message_bytes)
         await ws.prepare(request)
         given = request.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {self.panel_token}".encode()):

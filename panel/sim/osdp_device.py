@@ -7,7 +7,8 @@ libosdp's PD code, and it does what a reader's firmware would with the commands:
 
 - outputs: control codes 1-6 of osdp_OUT, with the timers of the temporary ones
   (5: on for the timer then back to the permanent state, 6: off likewise), every
-  transition recorded with its time (time.monotonic, the asyncio clock);
+  transition recorded with its time (time.monotonic, the asyncio clock) and its cause
+  (the panel's command, or the reader's own timer);
 - LED and buzzer commands, recorded as they arrived;
 - `present_card(...)`: a card read reported to the panel; `set_tamper(...)`.
 
@@ -40,6 +41,7 @@ class OutputTransition(NamedTuple):
     time: float      # time.monotonic()
     output: int
     state: bool
+    cause: str = "command"   # "command": an osdp_OUT from the panel; "timer": the reader's own timer ran out; "power"
 
 
 class Received(NamedTuple):
@@ -138,7 +140,7 @@ class OsdpDevice(CablePeer):
             for n, on in enumerate(self.outputs):
                 self.permanent[n] = False
                 if on:
-                    self._record(time.monotonic(), n, False)
+                    self._record(time.monotonic(), n, False, "power")
 
     async def close(self) -> None:
         await self.stop()
@@ -237,18 +239,18 @@ class OsdpDevice(CablePeer):
 
     def _timer_expired(self, n: int) -> None:
         self._timers.pop(n, None)
-        self._set(time.monotonic(), n, self.permanent[n])
+        self._set(time.monotonic(), n, self.permanent[n], "timer")
         self._wake()
 
     def _cancel_timer(self, n: int) -> None:
         if (timer := self._timers.pop(n, None)) is not None:
             timer.cancel()
 
-    def _set(self, at: float, n: int, state: bool) -> None:
+    def _set(self, at: float, n: int, state: bool, cause: str = "command") -> None:
         if self.outputs[n] != state:
-            self._record(at, n, state)
+            self._record(at, n, state, cause)
 
-    def _record(self, at: float, n: int, state: bool) -> None:
+    def _record(self, at: float, n: int, state: bool, cause: str = "command") -> None:
         self.outputs[n] = state
-        self.transitions.append(OutputTransition(at, n, state))
+        self.transitions.append(OutputTransition(at, n, state, cause))
         self._wake()

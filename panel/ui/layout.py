@@ -33,6 +33,7 @@ class View:
     directory: Directory
     now: float                      # monotonic seconds, same clock as the state machine
     wall: float                     # Unix time, for the clock in the header
+    storage_full: bool = False      # the access log is held in memory: a line for staff
 
     @property
     def u(self) -> float:
@@ -68,6 +69,10 @@ def _header(state: PanelState, view: View) -> list[Widget]:
     if _banner_shown(state):
         out.append(Widget("offline", "banner", view.strings("calls_offline"),
                           Rect(0, s(116), w, s(64)), style="warning"))
+    if view.storage_full:
+        # For staff, in the bottom margin below every screen's content: nothing moves for the visitor.
+        out.append(Widget("storage", "status", view.strings("storage_full"),
+                          Rect(s(MARGIN), view.height - s(MARGIN) + s(2), w - 2 * s(MARGIN), s(MARGIN) - s(4))))
     return out
 
 

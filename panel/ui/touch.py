@@ -29,11 +29,12 @@ class TouchScreen:
     def __init__(self, display: Display, *, building: str, strings: Strings, clock: Clock, window: bool,
                  state: Callable[[], PanelState], directory: Callable[[], Directory],
                  preview: Callable[[], object], dispatch: Callable[[object], object],
-                 on_quit: Callable[[], None]):
+                 on_quit: Callable[[], None], storage_full: Callable[[], bool] = lambda: False):
         self.display = display
         self.building, self.strings, self.clock, self.window = building, strings, clock, window
         self.state, self.directory, self.preview = state, directory, preview
         self.dispatch, self.on_quit = dispatch, on_quit
+        self.storage_full = storage_full
 
     def redraw(self, *_changed) -> None:
         state = self.state()
@@ -41,7 +42,7 @@ class TouchScreen:
             self.display.set_preview(self.preview())
         width, height = self.display.size
         self.display.update(state, View(width, height, self.building, self.strings, self.directory(),
-                                        self.clock.monotonic(), self.clock.wall()))
+                                        self.clock.monotonic(), self.clock.wall(), self.storage_full()))
 
     def touch(self, x: float, y: float, to: tuple[float, float] | None = None) -> dict:
         """A finger down at (x, y) and, for a swipe, lifted at `to` (a tap when None)."""

@@ -4,7 +4,12 @@ The behaviour every relay backend shares (pulse length, extension, cancellation,
 start-up relock, fail-safe) runs for OSDP in test_hal_relay.py; here is what only
 OSDP has: the reader's timer, feedback, card reads, tamper, the secure channel, and
 a reader that dies and comes back (libosdp would wait 300 s; we re-enable it).
-Timings are read from the transitions the reader recorded; waits are on events.
+The reader runs on real threads and a real pty, so these tests assert order and
+content: what the reader did (OsdpDevice.transitions, with their cause: the panel's
+command or the reader's own timer) and the exact commands it received (the timer
+value of an osdp_OUT, in tenths of a second); never a measured duration. The
+strike's timing rules, the device timer's included, are asserted exactly on a
+virtual clock in tests/unit/test_hal_strike_timing.py. Waits are on events.
 """
 
 import asyncio
@@ -13,6 +18,8 @@ import threading
 import pytest
 from osdp import Command, CommandLEDColor
 
+from hal.events import (CardPresented, ReaderOffline, ReaderOnline, RelayFaulted, RelayRecovered, RelayStuck,
+                        StrikeReleased, StrikeRelocked, TamperChanged)
 from hal.osdp import MAX_PULSE, OsdpReader
 from hal.relay import DoorStrike, RelayError
 from panel.remote import PanelProcess
@@ -21,7 +28,6 @@ from tests.support import Events
 
 pytestmark = pytest.mark.timeout(20)
 
-SLACK = 0.15
 KEY = "00112233445566778899aabbccddeeff"
 
 
@@ -51,6 +57,10 @@ def pulses(reader, output=0):
     return out
 
 
+def output_commands(reader):
+    return [(r.command["control_code"], r.command["timer_count"]) for r in reader.received_of(Command.Output)]
+
+
 async def test_set_drives_the_output_with_permanent_commands(reader, relay):
     await relay.set(True)
     assert reader.outputs[0] is True
@@ -58,7 +68,7 @@ async def test_set_drives_the_output_with_permanent_commands(reader, relay):
     assert reader.outputs[0] is False
     codes = [r.command["control_code"] for r in reader.received_of(Command.Output)]
     assert codes == [2, 1]                                  # permanent on / off, aborting any timer
-    assert relay.online and relay.events.names[0] == "reader_online"
+    assert relay.online and relay.events.events[0] == ReaderOnline(secure=False)
 
 
 async def test_the_reader_times_an_armed_pulse_even_if_the_panel_dies(reader, relay):
@@ -66,9 +76,9 @@ async def test_the_reader_times_an_armed_pulse_even_if_the_panel_dies(reader, re
     assert await relay.arm_pulse(0.3) == 0.3
     await relay.close()                                     # the panel process is gone: no relock command
     await reader.wait_output(0, False, timeout=3)
-    [(_, on)] = pulses(reader)
-    assert 0.3 <= on < 0.3 + SLACK
-    assert reader.received_of(Command.Output)[-1].command["control_code"] == 5
+    [_] = pulses(reader)
+    assert [t.cause for t in reader.transitions_of(0)] == ["command", "timer"]   # the reader relocked
+    assert output_commands(reader) == [(1, 0), (5, 3)]      # 0.3 s = 3 tenths; nothing after it
 
 
 async def test_a_relock_aborts_the_armed_timer(reader, relay):
@@ -86,19 +96,17 @@ async def test_arm_pulse_is_capped_at_what_the_binding_can_carry(reader, relay):
     await relay.set(False)
 
 
-def output_commands(reader):
-    return [(r.command["control_code"], r.command["timer_count"]) for r in reader.received_of(Command.Output)]
-
-
 async def test_the_strike_releases_on_the_reader_timer_and_relocks_first(reader, relay):
     strike = DoorStrike(relay, device_guard=0.5)
     try:
         await strike.start()
         await strike.unlock_for(0.3)
-        [(_, on)] = pulses(reader)
-        assert 0.3 <= on < 0.3 + SLACK                      # the strike's own relock came first
+        [_] = pulses(reader)
         # start-up relock, then on for 0.3 s + 0.5 s guard timed by the reader, then off
         assert output_commands(reader) == [(1, 0), (5, 8), (1, 0)]
+        off = reader.transitions_of(0)[-1]
+        assert off.cause == "command" and off.time == reader.received_of(Command.Output)[-1].time
+        # (the strike's own relock came first: the reader's timer never ran out)
         assert not reader.timer_running(0)
     finally:
         await strike.close()
@@ -117,9 +125,13 @@ async def test_a_window_longer_than_the_reader_timer_is_re_armed_without_a_gap(r
     try:
         await strike.start()
         await strike.unlock_for(1.2)
-        [(_, on)] = pulses(reader)                          # one unbroken release
-        assert 1.2 <= on < 1.2 + SLACK
-        assert [code for code, _ in output_commands(reader)].count(5) >= 4
+        [_] = pulses(reader)                                # one unbroken release
+        assert [t.cause for t in reader.transitions_of(0)] == ["command", "command"]   # no timer ran out
+        commands = output_commands(reader)
+        assert [code for code, _ in commands].count(5) >= 4
+        assert commands[0] == (1, 0) and commands[-1] == (1, 0)
+        arms = [ticks for code, ticks in commands if code == 5]
+        assert arms[0] == 4 and all(0 < ticks <= 4 for ticks in arms)   # never more than the 0.4 s it takes
     finally:
         await strike.close()
         await relay.close()
@@ -155,9 +167,9 @@ speaker = "sink"
         await reader.wait_output(0, False, timeout=5)
     finally:
         await panel.akill()
-    [(_, on)] = pulses(reader)
-    assert 1.5 - 0.1 <= on < 1.5 + SLACK                    # pulse_seconds + the 1 s guard, on the reader's timer
-    assert output_commands(reader)[-1] == (5, 15)
+    [_] = pulses(reader)
+    assert [t.cause for t in reader.transitions_of(0)] == ["command", "timer"]   # the reader's timer relocked
+    assert output_commands(reader)[-1] == (5, 15)           # pulse_seconds 0.5 + the 1 s guard, in tenths
 
 
 async def test_granted_and_refused_feedback(reader, relay):
@@ -179,19 +191,19 @@ async def test_feedback_to_a_reader_that_is_down_returns_false(reader, relay):
 async def test_card_read_is_delivered_on_the_loop_thread(reader, relay):
     await relay.set(False)
     reader.present_card(0x2A5F3C1, bits=26)
-    await relay.events.wait("card_read")
-    [card] = relay.events.of("card_read")
-    assert card == {"reader": 0, "format": "wiegand", "bits": 26, "data": (0x2A5F3C1 << 6).to_bytes(4, "big").hex()}
+    await relay.events.wait(CardPresented)
+    [card] = relay.events.of(CardPresented)
+    assert card == CardPresented(format="wiegand", bits=26, data=(0x2A5F3C1 << 6).to_bytes(4, "big").hex(), reader=0)
     assert relay.events.threads == {threading.get_ident()}
 
 
 async def test_reader_tamper_is_reported(reader, relay):
     await relay.set(False)
     reader.set_tamper(True)
-    await relay.events.wait("reader_tamper")
+    await relay.events.wait(TamperChanged)
     reader.set_tamper(False)
-    await relay.events.wait("reader_tamper", count=2)
-    assert [d["active"] for d in relay.events.of("reader_tamper")] == [True, False]
+    await relay.events.wait(TamperChanged, count=2)
+    assert relay.events.of(TamperChanged) == [TamperChanged(True, "reader"), TamperChanged(False, "reader")]
 
 
 async def test_reader_killed_mid_pulse_faults_and_relocks_when_it_boots_again(reader, relay):
@@ -200,20 +212,21 @@ async def test_reader_killed_mid_pulse_faults_and_relocks_when_it_boots_again(re
     try:
         await strike.start()
         caller = asyncio.create_task(strike.unlock_for(0.3))
-        await events.wait("door_unlocked")
+        await events.wait(StrikeReleased)
         await reader.stop()                                 # hung: the output stays on
         with pytest.raises(RelayError, match="no answer"):
             await caller
         assert strike.unlocked and strike.fault
-        await events.wait("relay_alarm")
+        await events.wait(RelayStuck)
         assert reader.outputs[0] is True                    # still released: why we alarmed
+        assert events.of(RelayStuck)[0].seconds == 0.6
 
         await reader.start()                                # boots afresh: libosdp would wait 300 s
-        await events.wait("door_locked", count=2, timeout=8)
+        await events.wait(StrikeRelocked, count=2, timeout=8)
         assert reader.outputs[0] is False and not strike.unlocked and strike.fault is None
-        names = events.names
-        assert names.count("relay_fault") == 1 and names.index("relay_recovered") > names.index("relay_alarm")
-        assert "reader_offline" in names and names.count("reader_online") == 2
+        kinds = events.kinds
+        assert kinds.count(RelayFaulted) == 1 and kinds.index(RelayRecovered) > kinds.index(RelayStuck)
+        assert ReaderOffline in kinds and kinds.count(ReaderOnline) == 2
         await strike.unlock_for(0.1)                        # and it works as before
         assert len(pulses(reader)) == 2
     finally:
@@ -225,7 +238,7 @@ async def test_reader_that_lost_power_is_relocked_by_the_panel_after_boot(reader
     await reader.stop(power_loss=True)
     assert reader.outputs[0] is False
     await reader.start()
-    await relay.events.wait("reader_online", count=2, timeout=8)
+    await relay.events.wait(ReaderOnline, count=2, timeout=8)
     await relay.set(False)
     assert reader.outputs[0] is False
 
@@ -238,10 +251,11 @@ async def test_secure_channel_with_a_key():
         try:
             await strike.start()
             assert relay.secure and reader.secure
-            assert events.of("reader_online") == [{"secure": True}]
+            assert events.of(ReaderOnline) == [ReaderOnline(secure=True)]
             await strike.unlock_for(0.2)
-            [(_, on)] = pulses(reader)
-            assert 0.2 <= on < 0.2 + SLACK
+            [_] = pulses(reader)
+            assert output_commands(reader) == [(1, 0), (5, 12), (1, 0)]     # 0.2 s + the 1 s guard
+            assert events.kinds[-3:] == [StrikeRelocked, StrikeReleased, StrikeRelocked]
         finally:
             await strike.close()
 
@@ -264,9 +278,10 @@ async def test_pulse_at_9600_baud():
         await strike.start()
         await strike.unlock_for(0.3)
         await strike.close()
-        [(_, on)] = pulses(reader)
-        # The window counts from the acknowledged release; the relock frame takes ~14 ms at 9600.
-        assert 0.3 <= on < 0.3 + 0.03 + SLACK
+        [_] = pulses(reader)                                # released once, relocked by the strike
+        # start-up relock, on for 0.3 s + the 1 s guard, the strike's relock, close()'s relock
+        assert output_commands(reader) == [(1, 0), (5, 13), (1, 0), (1, 0)]
+        assert reader.transitions_of(0)[-1].cause == "command"
 
 
 async def test_serial_port_vanishing_and_returning(reader, relay):
@@ -275,13 +290,13 @@ async def test_serial_port_vanishing_and_returning(reader, relay):
     try:
         await strike.start()
         caller = asyncio.create_task(strike.unlock_for(0.3))
-        await events.wait("door_unlocked")
+        await events.wait(StrikeReleased)
         reader.unplug_port()                                # USB adapter pulled mid-pulse
         with pytest.raises(RelayError, match="serial port"):
             await caller
         assert reader.outputs[0] is True
         reader.plug_port()
-        await events.wait("relay_recovered", timeout=8)
+        await events.wait(RelayRecovered, timeout=8)
         await reader.wait_output(0, False, timeout=2)
         await strike.unlock_for(0.1)
         assert len(pulses(reader)) == 2 and strike.fault is None

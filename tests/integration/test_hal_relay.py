@@ -1,18 +1,21 @@
 """DoorStrike against real peers: gpiozero's MockFactory pins, a pymodbus RTU board on a
 pty, and a libosdp reader (peripheral device) on a pty.
 
-Every assertion on timing reads the transitions the peer recorded (MockPin.states,
-ModbusBoard.transitions, OsdpDevice.transitions), with tolerances; the tests wait on
-events, never on sleeps. OSDP-only behaviour is in test_hal_osdp.py.
+The peers run real threads and serial I/O on real time, so these tests assert what
+happened and in which order (released then relocked, one pulse, which side relocked),
+read from what the peer recorded (MockPin.states, ModbusBoard.transitions,
+OsdpDevice.transitions), never how long it took: the timing rules themselves are
+asserted exactly on a virtual clock in tests/unit/test_hal_strike_timing.py. The
+tests wait on events, never on sleeps. OSDP-only behaviour is in test_hal_osdp.py.
 """
 
 import asyncio
 import logging
-import time
 
 import pytest
 from gpiozero.pins.mock import MockFactory
 
+from hal.events import RelayFaulted, RelayRecovered, RelayStuck, StrikeReleased, StrikeRelocked
 from hal.gpio import GpioRelay
 from hal.modbus import ModbusRelay
 from hal.osdp import OsdpReader
@@ -22,8 +25,6 @@ from panel.sim.osdp_device import OsdpDevice
 from tests.support import Events
 
 pytestmark = pytest.mark.timeout(20)
-
-SLACK = 0.15          # how late a relock may be recorded after its deadline on a loaded CI machine
 
 
 @pytest.fixture(autouse=True)
@@ -113,49 +114,46 @@ async def test_pulse_is_on_for_the_configured_time(rig):
     await strike.start()
     await strike.unlock_for(0.3)
     assert not strike.unlocked and not rig.energized()
-    [(_, on)] = rig.pulses()
-    assert 0.3 <= on < 0.3 + SLACK
-    assert rig.events.names == ["door_locked", "door_unlocked", "door_locked"]
+    [_] = rig.pulses()                                      # released once, then relocked
+    assert rig.events.kinds == [StrikeRelocked, StrikeReleased, StrikeRelocked]
 
 
 async def test_second_call_while_open_extends_the_window(rig):
     strike = rig.strike()
     await strike.start()
     first = asyncio.create_task(strike.unlock_for(0.3))
-    await rig.events.wait("door_unlocked")
+    await rig.events.wait(StrikeReleased)
     second = asyncio.create_task(strike.unlock_for(0.5))   # ends later: extends
     third = asyncio.create_task(strike.unlock_for(0.05))   # ends sooner: changes nothing
     await asyncio.gather(first, second, third)
-    [(_, on)] = rig.pulses()                                # one pulse, never re-energized
-    assert 0.5 <= on < 0.5 + SLACK
+    [_] = rig.pulses()                                      # one pulse, never re-energized
     # Every caller returned after the relock.
-    assert not strike.unlocked and rig.events.names[-1] == "door_locked"
+    assert not strike.unlocked and rig.events.kinds == [StrikeRelocked, StrikeReleased, StrikeRelocked]
 
 
 async def test_cancelling_the_caller_relocks_at_once(rig):
     strike = rig.strike()
     await strike.start()
     caller = asyncio.create_task(strike.unlock_for(10))
-    await rig.events.wait("door_unlocked")
+    await rig.events.wait(StrikeReleased)
     caller.cancel()
     with pytest.raises(asyncio.CancelledError):
         await caller
-    await rig.events.wait("door_locked", count=2)
-    [(_, on)] = rig.pulses()
-    assert on < 1.0 and not rig.energized()
+    await rig.events.wait(StrikeRelocked, count=2)         # long before the 10 s window
+    [_] = rig.pulses()
+    assert not rig.energized()
 
 
 async def test_cancelled_caller_leaves_the_door_to_a_caller_still_holding_it(rig):
     strike = rig.strike()
     await strike.start()
     long = asyncio.create_task(strike.unlock_for(10))
-    await rig.events.wait("door_unlocked")
+    await rig.events.wait(StrikeReleased)
     short = asyncio.create_task(strike.unlock_for(0.3))
     long.cancel()           # asyncio runs ready tasks in order: short registers its window first
     await short                                             # relocks at the short window's end
-    [(_, on)] = rig.pulses()
-    assert 0.3 <= on < 0.3 + 1.0
-    assert long.cancelled() and not strike.unlocked
+    [_] = rig.pulses()                                      # not relocked in between
+    assert long.cancelled() and not strike.unlocked and not rig.energized()
 
 
 async def test_an_exception_in_the_caller_relocks_at_once(rig):
@@ -163,22 +161,21 @@ async def test_an_exception_in_the_caller_relocks_at_once(rig):
     await strike.start()
 
     async def fails_while_the_door_is_open():
-        await rig.events.wait("door_unlocked")
+        await rig.events.wait(StrikeReleased)
         raise ValueError("the caller broke")
 
     with pytest.raises(ExceptionGroup):
         async with asyncio.TaskGroup() as tg:
             tg.create_task(strike.unlock_for(10))
             tg.create_task(fails_while_the_door_is_open())
-    await rig.events.wait("door_locked", count=2)
-    [(_, on)] = rig.pulses()
-    assert on < 1.0
+    await rig.events.wait(StrikeRelocked, count=2)         # long before the 10 s window
+    [_] = rig.pulses()
 
     with pytest.raises(TimeoutError):                       # the same through asyncio.timeout
         async with asyncio.timeout(0.2):
             await strike.unlock_for(10)
-    await rig.events.wait("door_locked", count=3)
-    assert len(rig.pulses()) == 2 and rig.pulses()[1][1] < 1.0
+    await rig.events.wait(StrikeRelocked, count=3)
+    assert len(rig.pulses()) == 2 and not rig.energized()
 
 
 async def test_start_releases_a_relay_left_energized(rig):
@@ -186,7 +183,7 @@ async def test_start_releases_a_relay_left_energized(rig):
     strike = rig.strike()
     await strike.start()
     assert not rig.energized() and not strike.unlocked and strike.fault is None
-    assert rig.events.names == ["door_locked"]
+    assert rig.events.kinds == [StrikeRelocked]
 
 
 async def test_fail_safe_inverts_the_wiring(rig):
@@ -195,14 +192,14 @@ async def test_fail_safe_inverts_the_wiring(rig):
     assert rig.energized() and not strike.unlocked           # a maglock holds while powered
     await strike.unlock_for(0.2)
     assert rig.energized()
-    offs = [t for t, state in rig.transitions() if not state]
-    ons = [t for t, state in rig.transitions() if state]
-    assert len(offs) == 1 and 0.2 <= ons[-1] - offs[0] < 0.2 + SLACK
-    assert rig.events.names == ["door_locked", "door_unlocked", "door_locked"]
+    # de-energized once (released), energized again after it (relocked)
+    assert [state for _, state in rig.transitions()][-2:] == [False, True]
+    assert [state for _, state in rig.transitions()].count(False) == 1
+    assert rig.events.kinds == [StrikeRelocked, StrikeReleased, StrikeRelocked]
 
 
 async def test_a_listener_that_raises_does_not_reach_the_door(rig, caplog):
-    def bad_listener(name, data):
+    def bad_listener(event):
         raise RuntimeError("listener bug")
 
     strike = DoorStrike(rig.backend, on_event=bad_listener)
@@ -217,7 +214,7 @@ async def test_close_relocks_and_is_idempotent(rig):
     strike = rig.strike()
     await strike.start()
     caller = asyncio.create_task(strike.unlock_for(10))
-    await rig.events.wait("door_unlocked")
+    await rig.events.wait(StrikeReleased)
     await strike.close()
     await strike.close()
     await caller                                            # released by the relock on close
@@ -239,28 +236,24 @@ async def test_board_killed_mid_pulse_alarms_and_relocks_when_it_answers_again(b
     try:
         await strike.start()
         caller = asyncio.create_task(strike.unlock_for(0.3))
-        await rig.events.wait("door_unlocked")
+        await rig.events.wait(StrikeReleased)
         await board.stop()                                  # hung: the relay stays energized
         with pytest.raises(RelayError, match="no answer"):
             await caller                                    # the first relock attempt failed
         assert strike.unlocked and strike.fault and "no answer" in strike.fault
-        await rig.events.wait("relay_alarm")
-        [(fault_at, _, fault)] = [e for e in rig.events.log if e[1] == "relay_fault"]
-        [(alarm_at, _, alarm)] = [e for e in rig.events.log if e[1] == "relay_alarm"]
-        assert "no answer" in fault["error"] and alarm["error"]
-        assert alarm_at - fault_at >= 0.6 - 0.01
+        await rig.events.wait(RelayStuck)
+        [fault] = rig.events.of(RelayFaulted)
+        [alarm] = rig.events.of(RelayStuck)
+        assert "no answer" in fault.error and "no answer" in alarm.error and alarm.seconds == 0.6
         assert board.coils[0] is True                       # still released: why we alarmed
+        assert [state for _, state in rig.transitions()] == [True]
 
-        restarted_at = time.monotonic()
         await board.start()
-        await rig.events.wait("door_locked", count=2)
+        await rig.events.wait(StrikeRelocked, count=2)
         assert not board.coils[0] and not strike.unlocked and strike.fault is None
-        # As soon as it answers: within one attempt's timeout plus one retry interval.
-        off_at = rig.transitions()[-1][0]
-        assert off_at - restarted_at < 0.2 + 0.05 + SLACK
-        names = rig.events.names
-        assert names.count("relay_fault") == 1 and names.count("relay_alarm") == 1
-        assert names.index("relay_recovered") > names.index("relay_alarm")
+        assert [state for _, state in rig.transitions()] == [True, False]   # relocked once it answered
+        assert rig.events.kinds == [StrikeRelocked, StrikeReleased, RelayFaulted, RelayStuck,
+                                    RelayRecovered, StrikeRelocked]
     finally:
         await strike.close()
 
@@ -273,11 +266,11 @@ async def test_unlock_while_the_board_is_down_raises_and_stays_locked(board):
         await board.stop()
         with pytest.raises(RelayError, match="no answer"):
             await strike.unlock_for(1)
-        assert "door_unlocked" not in rig.events.names and rig.events.names.count("relay_fault") == 1
+        assert StrikeReleased not in rig.events.kinds and rig.events.kinds.count(RelayFaulted) == 1
         assert strike.unlocked                              # unconfirmed: it may have landed
         await board.start()                                 # the strike was retrying to lock
-        await rig.events.wait("relay_recovered")
-        await rig.events.wait("door_locked", count=2)
+        await rig.events.wait(RelayRecovered)
+        await rig.events.wait(StrikeRelocked, count=2)
         assert not board.coils[0] and rig.pulses() == [] and strike.fault is None
     finally:
         await strike.close()
@@ -293,9 +286,9 @@ async def test_a_release_the_board_applied_but_never_confirmed_is_relocked(board
         await board.stop()                                  # dies before answering the write
         with pytest.raises(RelayError, match="no answer"):
             await caller
-        assert strike.unlocked and "door_unlocked" not in rig.events.names
+        assert strike.unlocked and StrikeReleased not in rig.events.kinds
         await board.start()
-        await rig.events.wait("door_locked", count=2)
+        await rig.events.wait(StrikeRelocked, count=2)
         assert not board.coils[0] and not strike.unlocked
     finally:
         await strike.close()
@@ -309,7 +302,7 @@ async def test_board_off_at_start_up_is_a_fault_not_a_crash(board):
         await strike.start()                                # does not raise
         assert strike.fault and strike.unlocked             # unknown: assume the worst
         await board.start()
-        await rig.events.wait("door_locked")
+        await rig.events.wait(StrikeRelocked)
         assert strike.fault is None and not strike.unlocked
     finally:
         await strike.close()
@@ -321,14 +314,14 @@ async def test_serial_port_vanishing_and_returning(board):
     try:
         await strike.start()
         caller = asyncio.create_task(strike.unlock_for(0.3))
-        await rig.events.wait("door_unlocked")
+        await rig.events.wait(StrikeReleased)
         board.unplug_port()                                 # USB adapter pulled mid-pulse
         with pytest.raises(RelayError, match="serial port"):
             await caller
-        await rig.events.wait("relay_fault")
+        await rig.events.wait(RelayFaulted)
         assert board.coils[0] is True
         board.plug_port()
-        await rig.events.wait("relay_recovered")
+        await rig.events.wait(RelayRecovered)
         await board.wait_coil(0, False, timeout=2)
         await strike.unlock_for(0.1)                        # and it works as before
         assert len(rig.pulses()) == 2 and strike.fault is None
@@ -343,11 +336,10 @@ async def test_pulse_at_9600_baud():
         await strike.start()
         await strike.unlock_for(0.3)
         await strike.close()
-        [on, off] = board.transitions_of(0)
+        [on, off] = board.transitions_of(0)                 # released once, then relocked
         assert on.state and not off.state
-        # The window counts from the confirmed release; the read-back and the
-        # relock frames add about 4 frames of ~8 ms each at 9600 baud.
-        assert 0.3 <= off.time - on.time < 0.3 + 0.04 + SLACK
+        # (That the window counts from the confirmed release, so the read-back and the relock
+        # frames lengthen the pulse, is test_the_window_counts_from_the_confirmed_release.)
 
 
 async def test_clear_errors_for_a_missing_port_and_a_wrong_unit(board, tmp_path):

@@ -1,33 +1,21 @@
-"""hal.gpio on gpiozero's MockFactory: pin factories, relay polarity, inputs, the mock door."""
+"""hal.gpio on gpiozero's MockFactory: pin factories, relay polarity, inputs, the mock door.
+
+GpioInputs debounces on the running loop (call_later), so its timing is asserted
+exactly on looptime's virtual clock (the tests marked looptime)."""
 
 import asyncio
 import threading
 
+import looptime  # noqa: F401  (the plugin behind pytest.mark.looptime: the dev extra)
 import pytest
 from gpiozero.pins.mock import MockFactory
 
+from hal.events import DoorContactChanged, ExitPressed, TamperChanged
 from hal.gpio import GpioInputs, GpioRelay, make_pin_factory, wire_mock_door
 from hal.relay import DoorStrike, RelayError
+from tests.support import Events
 
 pytestmark = pytest.mark.timeout(10)
-
-
-class Events:
-    def __init__(self):
-        self.log: list[tuple[str, dict]] = []
-        self.threads: set[int] = set()
-        self._changed = asyncio.Event()
-
-    def __call__(self, name, data):
-        self.log.append((name, data))
-        self.threads.add(threading.get_ident())
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    async def wait(self, count, timeout=5.0):
-        async with asyncio.timeout(timeout):
-            while len(self.log) < count:
-                await self._changed.wait()
 
 
 @pytest.fixture
@@ -92,13 +80,13 @@ async def test_mock_door_contact_opens_while_the_strike_is_released(factory):
     wire_mock_door(factory, 17, 27)
     inputs_events = Events()
     inputs = GpioInputs(27, None, None, pin_factory=factory, bounce_time=0.01, loop=loop,
-                        callback=inputs_events)
+                        on_event=inputs_events)
     assert inputs.door_open is False and inputs.tamper_active is None
     strike = DoorStrike(GpioRelay(17, pin_factory=factory))
     await strike.start()
     await strike.unlock_for(0.1)
-    await inputs_events.wait(2)
-    assert inputs_events.log == [("door_contact", {"open": True}), ("door_contact", {"open": False})]
+    await inputs_events.wait(count=2)
+    assert inputs_events.events == [DoorContactChanged(open=True), DoorContactChanged(open=False)]
     await strike.close()
     inputs.close()
 
@@ -107,13 +95,13 @@ async def test_mock_door_fail_safe(factory):
     loop = asyncio.get_running_loop()
     relay_pin, contact_pin = wire_mock_door(factory, 17, 27, fail_safe=True)
     events = Events()
-    inputs = GpioInputs(27, pin_factory=factory, bounce_time=None, loop=loop, callback=events)
+    inputs = GpioInputs(27, pin_factory=factory, bounce_time=None, loop=loop, on_event=events)
     assert inputs.door_open is True                  # a de-energized maglock holds nothing
     strike = DoorStrike(GpioRelay(17, pin_factory=factory), fail_safe=True)
     await strike.start()                             # energized: locked, contact closed
     await strike.unlock_for(0.05)
-    await events.wait(3)
-    assert [d["open"] for _, d in events.log] == [False, True, False]
+    await events.wait(count=3)
+    assert [e.open for e in events.of(DoorContactChanged)] == [False, True, False]
     assert relay_pin.state is True and contact_pin.state is False
     await strike.close()
     inputs.close()
@@ -128,12 +116,12 @@ def test_wire_mock_door_refuses_pins_already_in_use(factory):
 async def test_inputs_are_debounced(factory):
     loop = asyncio.get_running_loop()
     events = Events()
-    inputs = GpioInputs(27, 22, 23, pin_factory=factory, bounce_time=0.02, loop=loop, callback=events)
+    inputs = GpioInputs(27, 22, 23, pin_factory=factory, bounce_time=0.02, loop=loop, on_event=events)
     contact, button, tamper = (factory.pin(n) for n in (27, 22, 23))
     contact.drive_low()
     button.drive_high()
     tamper.drive_low()                               # the installer closes the case
-    await events.wait(2)
+    await events.wait(count=2)
     events.log.clear()
 
     for _ in range(5):                               # a bouncing reed switch: one edge
@@ -144,13 +132,13 @@ async def test_inputs_are_debounced(factory):
         button.drive_low()
         button.drive_high()
     button.drive_low()
-    await events.wait(2)
+    await events.wait(count=2)
     contact.drive_low()                              # a clean close, to end the sequence
     button.drive_high()                              # a release reports nothing
     tamper.drive_high()                              # case opened
-    await events.wait(4)
-    assert sorted(events.log[:2], key=str) == [("door_contact", {"open": True}), ("exit_pressed", {})]
-    assert events.log[2:] == [("door_contact", {"open": False}), ("tamper", {"active": True})]
+    await events.wait(count=4)
+    assert sorted(events.events[:2], key=repr) == [DoorContactChanged(open=True), ExitPressed()]
+    assert events.events[2:] == [DoorContactChanged(open=False), TamperChanged(active=True, source="panel")]
     assert inputs.door_open is False and inputs.tamper_active is True
     inputs.close()
 
@@ -158,30 +146,84 @@ async def test_inputs_are_debounced(factory):
 async def test_edges_from_another_thread_arrive_on_the_loop(factory):
     loop = asyncio.get_running_loop()
     events = Events()
-    inputs = GpioInputs(None, 22, None, pin_factory=factory, bounce_time=None, loop=loop, callback=events)
+    inputs = GpioInputs(None, 22, None, pin_factory=factory, bounce_time=None, loop=loop, on_event=events)
     button = factory.pin(22)
     worker = threading.Thread(target=button.drive_low)   # gpiozero calls back on its own threads
     worker.start()
     worker.join()
-    await events.wait(1)
-    assert events.log == [("exit_pressed", {})]
+    await events.wait(ExitPressed)
+    assert events.events == [ExitPressed()]
     assert events.threads == {threading.get_ident()}
     inputs.close()
 
 
-async def test_a_callback_that_raises_is_logged_not_fatal(factory, caplog):
+async def test_a_listener_that_raises_is_logged_not_fatal(factory, caplog):
     loop = asyncio.get_running_loop()
     events = Events()
 
-    def callback(name, data):
-        events(name, data)
+    def listener(event):
+        events(event)
         raise RuntimeError("listener bug")
 
-    inputs = GpioInputs(None, 22, None, pin_factory=factory, bounce_time=None, loop=loop, callback=callback)
+    inputs = GpioInputs(None, 22, None, pin_factory=factory, bounce_time=None, loop=loop, on_event=listener)
     button = factory.pin(22)
     button.drive_low()
     button.drive_high()
     button.drive_low()
-    await events.wait(2)                             # the second press still arrives
+    await events.wait(ExitPressed, count=2)          # the second press still arrives
     assert "listener bug" in caplog.text
+    inputs.close()
+
+
+# -- debounce timing, exact on the virtual clock -------------------------------------------
+
+def now():
+    return round(asyncio.get_running_loop().time(), 6)
+
+
+@pytest.mark.looptime
+async def test_a_level_is_reported_exactly_bounce_time_after_its_last_edge(factory):
+    events = Events()
+    inputs = GpioInputs(27, 22, None, pin_factory=factory, bounce_time=0.02, loop=asyncio.get_running_loop(),
+                        on_event=events)
+    contact, button = factory.pin(27), factory.pin(22)
+    contact.drive_low()                              # the door is closed
+    await events.wait(DoorContactChanged)
+    events.log.clear()
+
+    t0 = now()
+    contact.drive_high()                             # opens, bounces back 15 ms later, opens again
+    await asyncio.sleep(0.015)
+    contact.drive_low()
+    await asyncio.sleep(0.015)
+    contact.drive_high()                             # the last edge: t0 + 0.03
+    await events.wait(DoorContactChanged)
+    assert events.events == [DoorContactChanged(open=True)]
+    assert events.times() == [round(t0 + 0.03 + 0.02, 6)]
+
+    t1 = now()
+    button.drive_low()                               # a 19 ms blip: shorter than bounce_time
+    await asyncio.sleep(0.019)
+    button.drive_high()
+    await asyncio.sleep(1)
+    assert ExitPressed not in events.kinds
+    t2 = now()
+    button.drive_low()                               # held: reported 20 ms after the edge
+    await events.wait(ExitPressed)
+    assert events.times(ExitPressed) == [round(t2 + 0.02, 6)] and t2 == round(t1 + 1.019, 6)
+    inputs.close()
+
+
+@pytest.mark.looptime
+async def test_without_bounce_time_an_edge_is_reported_at_the_same_instant(factory):
+    events = Events()
+    inputs = GpioInputs(None, 22, 23, pin_factory=factory, bounce_time=None, loop=asyncio.get_running_loop(),
+                        on_event=events)
+    await asyncio.sleep(0.5)
+    t0 = now()
+    factory.pin(23).drive_low()                      # the case is closed
+    factory.pin(22).drive_low()                      # and the button pressed
+    await events.wait(count=2)
+    assert events.events == [TamperChanged(active=False, source="panel"), ExitPressed()]
+    assert events.times() == [t0, t0]
     inputs.close()
