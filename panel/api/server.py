@@ -193,8 +193,10 @@ class ApiServer:
         if tls.wanted(self.settings.tls, self.host):
             context, self.fingerprint = tls.server_context(self.state_dir, self.host)
         # keepalive_timeout counts from a connection's start too: the request head's deadline.
+        # lingering_time: how long the rest of a refused body is read (and dropped) before closing.
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=0.5,
-                                     keepalive_timeout=self.settings.header_timeout_seconds)
+                                     keepalive_timeout=self.settings.header_timeout_seconds,
+                                     lingering_time=min(2.0, self.settings.body_timeout_seconds))
         await self._runner.setup()
         self._listener = Listener(self._runner.server, self.host, self.port,
                                   max_connections=self.settings.max_connections,
