@@ -99,3 +99,11 @@ async def test_idle_sockets_at_a_low_open_file_limit_do_not_lock_the_api_out(tmp
         await panel.astop()
     assert "Traceback" not in panel.stderr, panel.stderr
     assert "at most" in panel.stderr and "open-file limit is 200" in panel.stderr
+
+
+def test_the_systemd_unit_leaves_room_for_the_connections():
+    from panel.api.connections import RESERVED_FDS
+    from panel.config import ASSETS, ApiSection
+    unit = (ASSETS / "systemd" / "entry-panel.service").read_text()
+    [limit] = [int(line.split("=")[1]) for line in unit.splitlines() if line.startswith("LimitNOFILE=")]
+    assert limit >= ApiSection().max_connections + RESERVED_FDS * 2
