@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 RESERVED_FDS = 64       # descriptors left for the store, the camera, the cloud, threads, logs
 WARN_EVERY = 60.0       # seconds between repeated warnings of the same kind
+_OUT_OF_RESOURCES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 
 
 class Listener:
@@ -91,8 +92,11 @@ class Listener:
             try:
                 sock, _ = await loop.sock_accept(self._sock)
             except OSError as e:
+                if e.errno not in _OUT_OF_RESOURCES:
+                    log.debug("local API: accept: %s", e)     # the client gave up before we got to it
+                    continue
                 self._warn("accept", f"local API: cannot accept a connection: {e.strerror}; closing idle ones")
-                if not self._close_idle() or e.errno not in (errno.EMFILE, errno.ENFILE):
+                if not self._close_idle():
                     await asyncio.sleep(0.1)            # let connections end before accepting again
                 continue
             if self.open_connections() >= self.limit and not self._close_idle():

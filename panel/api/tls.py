@@ -44,8 +44,13 @@ def server_context(state_dir: Path, host: str) -> tuple[ssl.SSLContext, str]:
         _make(cert, key, host)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(cert, key)
-    return context, fingerprint(cert.read_bytes())
+    try:
+        context.load_cert_chain(cert, key)
+        return context, fingerprint(cert.read_bytes())
+    except (ssl.SSLError, ValueError) as e:
+        # Not made anew silently: clients pinned the old fingerprint and should hear of a new one.
+        raise OSError(f"{cert} / {key}: not a certificate and key the API can use ({e}); delete both "
+                      f"to make a new one (its fingerprint changes: tell the clients that pin it)") from None
 
 
 def fingerprint(cert_pem: bytes) -> str:

@@ -74,3 +74,13 @@ async def test_panel_run_prints_the_fingerprint_and_the_client_pins_it(tmp_path)
     finally:
         await panel.astop()
     assert "Traceback" not in panel.stderr
+
+
+async def test_a_damaged_certificate_is_a_clear_error_not_a_new_identity(tmp_path):
+    config = make_config(tmp_path, api={"tls": "on"})
+    (config.state_dir).mkdir(parents=True)
+    (config.state_dir / tls.CERT_FILE).write_text("not a certificate")
+    (config.state_dir / tls.KEY_FILE).write_text("not a key")
+    with pytest.raises(OSError, match="delete both"):
+        await start_panel(config)
+    assert (config.state_dir / tls.CERT_FILE).read_text() == "not a certificate"
