@@ -113,7 +113,14 @@ class AudioSection:
 class ApiSection:
     host: str = "127.0.0.1"
     port: int = 8780                   # 0 = any free port (printed at start)
-    token: str = ""                    # empty = a random token each start (printed)
+    token: str = ""                    # control: every route; empty = a random token each start (printed)
+    read_token: str = ""               # read-only: GET status, events, snapshots, screen, ui; empty = none
+    tls: Literal["auto", "on", "off"] = "auto"   # auto: HTTPS unless host is loopback (self-signed, state dir)
+    max_connections: int = 256         # open connections at once (also kept under the open-file limit)
+    header_timeout_seconds: float = 20.0   # a connection sends a complete request head within this
+    body_timeout_seconds: float = 30.0     # and a request's body within this
+    max_frame_bytes: int = 8 << 20     # POST camera/frame: the largest body
+    max_frame_pixels: int = 4096 * 4096    # and the largest image (width x height), checked before decoding
 
 
 @dataclass(frozen=True)
@@ -223,6 +230,8 @@ REQUIRED = {
     "audio.speaker": ('"alsa:default"', '"alsa:DEVICE", "pulse:DEVICE", or "sink" (simulated)'),
 }
 
+MIN_TOKEN_CHARS = 16                # API tokens: guessing one over the network must be hopeless
+
 DEMO_CONFIG = ASSETS / "config" / "demo.toml"
 
 
@@ -244,7 +253,9 @@ _RANGES = {
     "modbus.timeout_seconds": (0.01, 10),
     "osdp.baudrate": (9600, 230400), "osdp.address": (0, 126), "osdp.output": (0, 255),
     "camera.width": (16, 7680), "camera.height": (16, 4320), "camera.fps": (0.1, 120),
-    "api.port": (0, 65535),
+    "api.port": (0, 65535), "api.max_connections": (8, 65536),
+    "api.header_timeout_seconds": (0.1, 600), "api.body_timeout_seconds": (0.1, 3600),
+    "api.max_frame_bytes": (1024, 256 << 20), "api.max_frame_pixels": (64 * 64, 1 << 28),
     "call.ring_timeout_seconds": (1, 600), "call.max_call_seconds": (5, 7200),
     "call.max_video_kbps": (300, 3000),
     "access.visitor_limit_hours": (0, 24 * 366), "access.dedupe_seconds": (0, 60),
@@ -367,8 +378,12 @@ def _check_ranges(config: Config, source: str) -> None:
         value = getattr(getattr(config, section), key)
         if not low <= value <= high:
             raise ConfigError(f"{source}: '{where}' = {value} is out of range ({low} to {high})")
-    if config.api.token and len(config.api.token) < 16:
-        raise ConfigError(f"{source}: 'api.token' is too short: use at least 16 characters, or leave it empty for a random one")
+    for key in ("token", "read_token"):
+        if 0 < len(getattr(config.api, key)) < MIN_TOKEN_CHARS:
+            raise ConfigError(f"{source}: 'api.{key}' is too short: use at least {MIN_TOKEN_CHARS} characters, "
+                              f"or leave it empty" + (" for a random one" if key == "token" else ""))
+    if config.api.read_token and config.api.read_token == config.api.token:
+        raise ConfigError(f"{source}: 'api.read_token' is the same as 'api.token': give the read-only token its own value")
     from .access.keys import load_trusted_keys
     try:
         load_trusted_keys(config.access.trusted_keys)
