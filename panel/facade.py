@@ -37,10 +37,18 @@ class PanelFacade:
             "screen": s.screen.value,
             "call": call,
             "door": {**app.door.relay_status(), "contact": contact},
-            "cloud": {"link": "up" if s.cloud_online else ("down" if cfg.cloud.url else "not configured")},
+            "cloud": self._cloud(),
             "camera": {"source": cfg.camera.source, "frames": app.camera.frames_delivered if app.camera else 0,
                        "fault": app.camera_fault},
         }
+
+    def _cloud(self) -> dict:
+        link = self.app.cloud
+        if link is None:
+            return {"link": "not configured"}
+        if self.app.shell.state.cloud_online:
+            return {"link": "up"}
+        return {**link.status, "link": "down"}      # the core's view of up/down leads, the socket's why
 
     async def events(self, after: int, limit: int) -> list[dict]:
         return [e.to_json() for e in await asyncio.to_thread(self.app.store.events, after, limit)]
