@@ -81,11 +81,13 @@ class DevCloud:
         self.ca_file: Path | None = None
         self.fingerprint = ""
         self._ssl = None
+        self.tls_hellos = 0             # TLS handshakes begun: a test counts the panel's retries
         if tls_dir is not None:
             self.ca_file, key_file, self.fingerprint = _self_signed(Path(tls_dir), host)
             import ssl
             self._ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             self._ssl.load_cert_chain(self.ca_file, key_file)
+            self._ssl.sni_callback = self._hello
 
     # -- life cycle ---------------------------------------------------------------------
     @property
@@ -115,6 +117,9 @@ class DevCloud:
             self._runner = None
         if self.mail_sink is not None:
             await self.mail_sink.stop()
+
+    def _hello(self, *_) -> None:
+        self.tls_hellos += 1
 
     @property
     def url(self) -> str:
