@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024     # a directory of 20,000 residents fits in 3 MiB
 RATE, BURST = 100.0, 200                # messages a second from the cloud, sustained and at once
+BYTE_RATE = 1024 * 1024                 # bytes a second: a full directory every few seconds at most
 MAX_ID = 200                            # characters in a call id, device id, reason or name
 MAX_SDP = 64 * 1024                     # characters in an SDP answer (a real one is 2-6 KB)
 
@@ -54,6 +55,22 @@ class Complaints:
         unsaid = self._unsaid.pop(kind, 0)
         suffix = f" ({unsaid} more like it since the last report)" if unsaid else ""
         self.logger.warning(message + suffix, *args)
+
+
+class Bucket:
+    """A token bucket: `rate` a second, `burst` at once."""
+
+    def __init__(self, rate: float, burst: float):
+        self.rate, self.burst = rate, burst
+        self.tokens, self.filled = float(burst), None
+
+    def take(self, n: float, now: float) -> float:
+        """Take n; the seconds to wait before the next, 0 if none."""
+        if self.filled is not None:
+            self.tokens = min(self.burst, self.tokens + (now - self.filled) * self.rate)
+        self.filled = now
+        self.tokens -= n
+        return -self.tokens / self.rate if self.tokens < 0 else 0.0
 
 
 def say(kind: str, message: str, *args) -> None:
@@ -108,7 +125,7 @@ class SignalingClient:
         self.connected = False
         self.problem: str | None = None         # why the link is down, when known
         self._ws: aiohttp.ClientWebSocketResponse | None = None
-        self._tokens, self._filled = float(BURST), 0.0
+        self._messages, self._bytes = Bucket(RATE, BURST), Bucket(BYTE_RATE, 2 * MAX_MESSAGE_BYTES)
         self.complain = Complaints(log)         # this link's problems with what the cloud sends
 
     async def run(self) -> None:
@@ -140,7 +157,7 @@ class SignalingClient:
                 self.receive(msg.data)
             elif msg.type is aiohttp.WSMsgType.BINARY:
                 self.complain("binary", "cloud sent a binary message; ignored (the protocol is JSON text)")
-            await self._pace()
+            await self._pace(len(msg.data) if isinstance(msg.data, (str, bytes)) else 0)
 
     def receive(self, text: str) -> None:
         """One text message from the cloud: parsed, checked, handed on; never raises."""
@@ -158,14 +175,15 @@ class SignalingClient:
         except Exception:
             log.exception("handling cloud message %r failed", data["type"])
 
-    async def _pace(self) -> None:
-        """A token bucket: RATE messages a second, BURST at once; then wait for the next."""
+    async def _pace(self, size: int) -> None:
+        """Token buckets: RATE messages and BYTE_RATE bytes a second (BURST and two full-size
+        messages at once); beyond that, wait before reading the next."""
         now = asyncio.get_running_loop().time()
-        self._tokens = min(BURST, self._tokens + (now - self._filled) * RATE) - 1
-        self._filled = now
-        if self._tokens < 0:
-            self.complain("flood", "cloud sends more than %d messages a second; reading it slower", int(RATE))
-            await asyncio.sleep(-self._tokens / RATE)
+        wait = max(self._messages.take(1, now), self._bytes.take(size, now))
+        if wait > 0:
+            self.complain("flood", "cloud sends more than %d messages or %d KiB a second; reading it slower",
+                          int(RATE), BYTE_RATE // 1024)
+            await asyncio.sleep(wait)
         else:
             await asyncio.sleep(0)      # buffered messages must not hold the loop (the door's timers)
 
