@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024     # a directory of 20,000 residents fits in 3 MiB
 RATE, BURST = 100.0, 200                # messages a second from the cloud, sustained and at once
 BYTE_RATE = 1024 * 1024                 # bytes a second: a full directory every few seconds at most
+CLOSE_SECONDS = 1.0                     # for the closing handshake, at most
 MAX_ID = 200                            # characters in a call id, device id, reason or name
 MAX_SDP = 64 * 1024                     # characters in an SDP answer (a real one is 2-6 KB)
 
@@ -133,15 +134,18 @@ class SignalingClient:
         async with aiohttp.ClientSession() as session:
             while True:
                 try:
-                    async with session.ws_connect(self.url, heartbeat=self.heartbeat, ssl=self.tls,
+                    ws = await session.ws_connect(self.url, heartbeat=self.heartbeat, ssl=self.tls,
                                                   max_msg_size=MAX_MESSAGE_BYTES,
-                                                  headers={"Authorization": f"Bearer {self.token}"}) as ws:
+                                                  headers={"Authorization": f"Bearer {self.token}"})
+                    try:
                         self._ws = ws
                         self._set_problem(None)
                         self._set_link(True)
                         backoff = self.first_backoff
                         await self._read(ws)
                         self._set_problem(_closed_why(ws, self.heartbeat))
+                    finally:
+                        await _close(ws)
                 except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as e:
                     self._set_problem(_failed_why(e))
                 finally:
@@ -211,6 +215,17 @@ class SignalingClient:
         if problem is not None and problem != self.problem:
             log.warning("cloud link (%s): %s", self.url, problem)
         self.problem = problem
+
+
+async def _close(ws: aiohttp.ClientWebSocketResponse) -> None:
+    """Close politely, within CLOSE_SECONDS: aiohttp reads on until the cloud's close frame,
+    which a flooding cloud queues behind megabytes; then the connection is left to
+    aiohttp to drop (the response is released when collected, or with the session)."""
+    try:
+        async with asyncio.timeout(CLOSE_SECONDS):
+            await ws.close()
+    except TimeoutError:
+        log.debug("the cloud did not finish the closing handshake in %g s", CLOSE_SECONDS)
 
 
 def _not_json(constant: str):
