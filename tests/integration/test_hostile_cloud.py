@@ -198,3 +198,112 @@ async def test_a_cloud_that_says_nothing_is_caught_by_the_heartbeat(world, caplo
     assert status["link"] == "down" and "stopped answering" in status.get("problem", "")
     await key_opens_the_door(panel, ISSUER)
     assert "Traceback" not in caplog.text
+
+
+# -- a hostile cloud in a call ---------------------------------------------------------------
+def answering(sdp=None):
+    """A cloud reply: ring, device A accepts, and (if sdp is given) it answers the offer with it."""
+    async def reply(cloud, m):
+        if m["type"] == "call":
+            await cloud.send({"type": "ringing", "call_id": m["call_id"], "devices": 1})
+            await cloud.send({"type": "accepted", "call_id": m["call_id"], "device": "A"})
+        elif m["type"] == "offer" and sdp is not None:
+            await cloud.send({"type": "answer", "call_id": m["call_id"], "sdp": sdp})
+    return reply
+
+
+async def visitor_calls_olivia(cloud, panel) -> str:
+    """The visitor taps through to Olivia Smith; the call's id, once the cloud has it."""
+    for name in ("Directory", "O", "L", "I", "Olivia Smith"):
+        await panel.press(name)
+    return (await until(lambda: sent(cloud, "call"), what="the call placed"))[0]["call_id"]
+
+
+def sent(cloud, kind: str) -> list[dict]:
+    return [m for m in cloud.received if m["type"] == kind]
+
+
+@pytest.mark.parametrize("world", [{"reply": answering("v=0\r\nthis is not SDP\r\n")},
+                                   {"reply": answering("garbage")},
+                                   {"reply": answering("a=" + "x" * 60_000)}], indirect=True)
+async def test_a_garbage_answer_ends_the_call_not_the_panel(world, caplog):
+    cloud, panel = world
+    call_id = await visitor_calls_olivia(cloud, panel)
+    await until(lambda: any(m["call_id"] == call_id for m in sent(cloud, "hangup")), what="the panel hung up")
+    assert sent(cloud, "hangup")[-1]["reason"] == "error"
+    await until(lambda: panel.app.calls.session is None, what="the call's media closed")
+    assert panel.app.state.screen.value == "call_ended"
+    assert said(caplog, "unusable answer from the device") == 1
+    await still_fine(cloud, panel, caplog)
+
+
+@pytest.mark.parametrize("world", [{"reply": answering()}], indirect=True)
+async def test_forged_call_messages_do_not_end_the_call_or_open_the_door(world, caplog):
+    cloud, panel = world
+    call_id = await visitor_calls_olivia(cloud, panel)
+    await until(lambda: sent(cloud, "offer"), what="the offer to device A")
+    assert panel.app.state.screen.value == "in_call"
+    for forged in ({"type": "accepted", "call_id": call_id, "device": "B"},           # a second accept
+                   {"type": "hangup", "call_id": call_id, "device": "B", "reason": "hung_up"},
+                   {"type": "open_door", "call_id": call_id, "device": "B", "who": "Mallory"},
+                   {"type": "open_door", "call_id": "another-call", "device": "A", "who": "Mallory"},
+                   {"type": "control", "call_id": call_id, "device": "B", "video": False},
+                   {"type": "accepted", "call_id": "not-ringing", "device": "B"}):
+        await cloud.send(forged)
+    await handled(cloud, panel, "mark-3")
+    assert panel.app.state.screen.value == "in_call" and panel.app.state.device == "A"
+    assert not panel.app.strike.unlocked
+    assert [m["call_id"] for m in sent(cloud, "hangup")] == ["not-ringing"]     # only the stray accept
+    assert [m["ok"] for m in sent(cloud, "door")] == [False, False]
+    assert panel.app.calls.session.video_on                     # B cannot turn the visitor video off
+    # Device A, which holds the call, still opens the door.
+    await cloud.send({"type": "open_door", "call_id": call_id, "device": "A", "who": "Olivia Smith"})
+    await until(lambda: panel.app.strike.unlocked, what="the door opened by device A")
+    assert sent(cloud, "door")[-1]["ok"] is True
+    assert "Traceback" not in caplog.text
+
+
+# -- a hostile device, through the real dev cloud ------------------------------------------
+async def test_a_hostile_device_through_the_dev_cloud_is_refused(tmp_path, caplog):
+    import aiohttp
+
+    from panel.sim.softphone import Softphone
+    from tests.support import LOOPBACK, start_cloud_and_panel, stop_world
+
+    cloud, panel = await start_cloud_and_panel(tmp_path, door={"pulse_seconds": 0.3})
+    a = Softphone(cloud.device_url("r01", "phone-a"), "phone-a", ice_addresses=LOOPBACK)
+    session = aiohttp.ClientSession()
+    try:
+        await a.connect()
+        for name in ("Directory", "O", "L", "I", "Olivia Smith"):
+            await panel.press(name)
+        call_id = (await a.expect("incoming"))["call_id"]
+        await a.accept(call_id)
+        await until(lambda: a.video_frames >= 1, timeout=10, what="video at phone A")
+        # Noah's phone (another resident) and a second device of Olivia's, both hostile.
+        for url in (cloud.device_url("r02", "evil-noah"), cloud.device_url("r01", "evil-olivia")):
+            async with session.ws_connect(url) as evil:
+                assert (await evil.receive_json(timeout=5))["type"] == "hello"
+                for junk in ("not json", "[1]"):
+                    await evil.send_str(junk)
+                    assert (await evil.receive_json(timeout=5))["type"] == "error"
+                await evil.send_json({"type": 5, "call_id": [call_id]})               # not answered
+                await evil.send_json({"type": "accept", "call_id": call_id})           # not ringing for them
+                assert (await evil.receive_json(timeout=5))["type"] in ("answered_elsewhere", "cancelled")
+                await evil.send_json({"type": "open_door", "call_id": call_id})        # not their call
+                assert await evil.receive_json(timeout=5) == {"type": "door", "call_id": call_id, "ok": False,
+                                                     "reason": "not_in_call"}
+                for forged in ({"type": "answer", "call_id": call_id, "sdp": "garbage"},
+                               {"type": "control", "call_id": call_id, "video": False},
+                               {"type": "hangup", "call_id": call_id}):
+                    await evil.send_json(forged)
+                await evil.send_json({"type": "open_door", "call_id": call_id})        # a marker: all handled
+                assert (await evil.receive_json(timeout=5))["ok"] is False
+        assert panel.app.state.screen.value == "in_call" and panel.app.state.device == "phone-a"
+        assert panel.app.calls.session.video_on and not panel.app.strike.unlocked
+        assert (await a.open_door(call_id))["ok"] is True                              # A still holds it
+        await until(lambda: panel.app.strike.unlocked, what="the door opened by phone A")
+        assert "Traceback" not in caplog.text
+    finally:
+        await session.close()
+        await stop_world(cloud, panel, [a])
