@@ -124,14 +124,19 @@ class CloudSync:
         return True
 
 
+def _a_list_within(raw, limit: int, what: str, complain) -> bool:
+    if not isinstance(raw, list):
+        return False
+    if len(raw) > limit:
+        complain(what, "cloud sent %s of %d entries (at most %d); update ignored, the old kept", what, len(raw), limit)
+        return False
+    return True
+
+
 def _revocations(raw, complain=say) -> list[str] | None:
     """The usable ids of a revocations message: a junk id is left out (loudly) and the
     rest still revoked, as a withdrawn key must not survive its neighbour's typo."""
-    if not isinstance(raw, list):
-        return None
-    if len(raw) > MAX_REVOCATIONS:
-        complain("revocations", "cloud sent %d revocations (at most %d); update ignored, the old list kept",
-                 len(raw), MAX_REVOCATIONS)
+    if not _a_list_within(raw, MAX_REVOCATIONS, "revocations", complain):
         return None
     ids = [i for i in raw if isinstance(i, str) and 0 < len(i) <= MAX_ID]
     if len(ids) < len(raw):
@@ -155,7 +160,7 @@ def _cards(resident: dict, taken: dict[str, str], complain=say) -> tuple[str, ..
             continue
         if taken.setdefault(number, str(resident.get("id"))) != str(resident.get("id")):
             complain("card", "cloud directory: card %s is listed for %s and %s; left with the first",
-                        number, taken[number], resident.get("id"))
+                     number, taken[number], resident.get("id"))
             continue
         out.append(number)
     return tuple(out)
@@ -164,11 +169,7 @@ def _cards(resident: dict, taken: dict[str, str], complain=say) -> tuple[str, ..
 def _residents(raw, complain=say) -> list[Resident] | None:
     """The directory from the cloud, or None (the panel keeps the one it has) when any
     entry is unusable: all or nothing, as a half directory would hide residents."""
-    if not isinstance(raw, list):
-        return None
-    if len(raw) > MAX_RESIDENTS:
-        complain("directory", "cloud sent a directory of %d residents (at most %d); update ignored, the old kept",
-                 len(raw), MAX_RESIDENTS)
+    if not _a_list_within(raw, MAX_RESIDENTS, "directory", complain):
         return None
     out = []
     taken: dict[str, str] = {}

@@ -118,8 +118,8 @@ BAD = {
                        "last_name is 100000 characters long"),
     "too many residents": ('{"type": "directory", "residents": ['
                            + ",".join(['{"id": "r", "last_name": "a", "unit": "1"}'] * 30_000) + "]}",
-                           "directory of 30000 residents (at most 20000)"),
-    "too many revocations": ({"type": "revocations", "ids": ["x"] * 300_000}, "300000 revocations"),
+                           "directory of 30000 entries (at most 20000)"),
+    "too many revocations": ({"type": "revocations", "ids": ["x"] * 300_000}, "revocations of 300000 entries"),
 }
 
 
