@@ -24,6 +24,7 @@ import os
 import tomllib
 import types
 import typing
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -127,6 +128,12 @@ class ApiSection:
 class CloudSection:
     url: str = ""                      # empty: no cloud (calls unavailable, QR still works)
     token: str = ""
+    # wss:// is verified against the system's CAs, or this CA file (PEM, relative to the
+    # config file), or only against this pinned SHA-256 fingerprint of the cloud's certificate.
+    ca_file: str = ""
+    fingerprint: str = ""              # 64 hex digits, colons allowed
+    allow_insecure: bool = False       # ws:// to an address other than loopback (never in production)
+    heartbeat_seconds: float = 10.0    # a cloud silent this long (no pong) is taken for gone
 
 
 @dataclass(frozen=True)
@@ -256,6 +263,7 @@ _RANGES = {
     "api.port": (0, 65535), "api.max_connections": (8, 65536),
     "api.header_timeout_seconds": (0.1, 600), "api.body_timeout_seconds": (0.1, 3600),
     "api.max_frame_bytes": (1024, 256 << 20), "api.max_frame_pixels": (64 * 64, 1 << 28),
+    "cloud.heartbeat_seconds": (0.2, 300),
     "call.ring_timeout_seconds": (1, 600), "call.max_call_seconds": (5, 7200),
     "call.max_video_kbps": (300, 3000),
     "access.visitor_limit_hours": (0, 24 * 366), "access.dedupe_seconds": (0, 60),
@@ -406,9 +414,49 @@ def _check_ranges(config: Config, source: str) -> None:
             ipaddress.ip_address(address)
         except ValueError:
             raise ConfigError(f"{source}: 'call.ice_addresses[{i}]' = {address!r} is not an IP address") from None
+    _check_cloud(config, source)
     scbk = config.osdp.scbk
     if scbk and (len(scbk) != 32 or any(c not in "0123456789abcdefABCDEF" for c in scbk)):
         raise ConfigError(f"{source}: 'osdp.scbk' must be 32 hex digits (a 128-bit key), or empty for no secure channel")
+
+
+def _check_cloud(config: Config, source: str) -> None:
+    c = config.cloud
+    if not c.url:
+        return
+    scheme, _, rest = c.url.partition("://")
+    host = urllib.parse.urlsplit(c.url).hostname or ""
+    if scheme not in ("ws", "wss") or not rest:
+        raise ConfigError(f"{source}: 'cloud.url' = {c.url!r}: expected wss://HOST/PATH (or ws:// to this machine)")
+    if scheme == "ws" and not _loopback(host) and not c.allow_insecure:
+        raise ConfigError(f"{source}: 'cloud.url' = {c.url!r} is unencrypted (ws://) to another machine: use "
+                          f"wss://, or set 'cloud.allow_insecure' = true on a network you trust")
+    if c.fingerprint and not fingerprint_bytes(c.fingerprint):
+        raise ConfigError(f"{source}: 'cloud.fingerprint' must be the certificate's SHA-256 as 64 hex digits "
+                          f"(colons allowed), e.g. from `openssl x509 -noout -fingerprint -sha256`")
+    if c.ca_file and not config.path(c.ca_file).is_file():
+        raise ConfigError(f"{source}: 'cloud.ca_file' = {c.ca_file!r}: no such file ({config.path(c.ca_file)})")
+    if c.ca_file and c.fingerprint:
+        raise ConfigError(f"{source}: 'cloud.ca_file' and 'cloud.fingerprint' are both set: choose one")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def fingerprint_bytes(text: str) -> bytes | None:
+    """A SHA-256 fingerprint as written in the config (hex, colons allowed) -> its 32 bytes."""
+    digits = text.replace(":", "").strip()
+    try:
+        raw = bytes.fromhex(digits)
+    except ValueError:
+        return None
+    return raw if len(raw) == 32 else None
 
 
 def _describe(value) -> str:

@@ -39,13 +39,21 @@ class PanelFacade:
             "screen": s.screen.value,
             "call": call,
             "door": {**app.door.relay_status(), "contact": contact},
-            "cloud": {"link": "up" if s.cloud_online else ("down" if cfg.cloud.url else "not configured")},
+            "cloud": self._cloud(),
             "camera": {"source": cfg.camera.source, "frames": app.camera.frames_delivered if app.camera else 0,
                        "fault": app.camera_fault},
             # "ok", "full" or "unavailable" (never opened, or failing); queued: entries held in memory
             # until the disk takes them; lost: dropped from a full memory queue.
             "store": {**app.store.health(), "queued": app.access_log.queued, "lost": app.access_log.lost},
         }
+
+    def _cloud(self) -> dict:
+        link = self.app.cloud
+        if link is None:
+            return {"link": "not configured"}
+        if self.app.shell.state.cloud_online:
+            return {"link": "up"}
+        return {**link.status, "link": "down"}      # the core's view of up/down leads, the socket's why
 
     async def events(self, after: int, limit: int) -> list[dict]:
         return [e.to_json() for e in await self.work.run("events", self.app.store.events, after, limit)]
