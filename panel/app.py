@@ -55,6 +55,7 @@ class Ready:
     api_url: str
     token: str
     window: bool
+    fingerprint: str | None = None      # the API's TLS certificate (SHA-256), None for plain HTTP
 
 
 class App:
@@ -143,7 +144,7 @@ class App:
                                    dispatch=self.dispatch)
         self._wire()
         self.screen.redraw()
-        self.api = ApiServer(PanelFacade(self), cfg.api.host, cfg.api.port, self.token)
+        self.api = ApiServer(PanelFacade(self), cfg.api, self.token, cfg.state_dir)
         await self.api.start()
 
     def _wire(self) -> None:
@@ -180,8 +181,8 @@ class App:
 
     def _announce(self) -> None:
         if self.on_ready:
-            self.on_ready(Ready(api_url=f"http://{self.config.api.host}:{self.api.port}/api/v1",
-                                token=self.token, window=self.window))
+            self.on_ready(Ready(api_url=self.api.url, token=self.token, window=self.window,
+                                fingerprint=self.api.fingerprint))
 
     async def _on_code(self, text: str) -> None:
         """A QR code was read: decided on the panel itself, with no network."""

@@ -159,7 +159,10 @@ def _run(config, headless: bool, demo: bool, extra_lines: list[str] = (), before
         mode = "in a window" if info.window else "headless"
         print(f"Entry panel {__version__} running {mode}{' (demo)' if demo else ''}", flush=True)
         print(f"Local API: {info.api_url}  token: {info.token}", flush=True)
-        print(f"  try: curl -H 'Authorization: Bearer {info.token}' {info.api_url}/status", flush=True)
+        if info.fingerprint:
+            print(f"  TLS certificate SHA-256: {info.fingerprint}  (self-signed: compare before trusting it)", flush=True)
+        insecure = "-k " if info.fingerprint else ""
+        print(f"  try: curl {insecure}-H 'Authorization: Bearer {info.token}' {info.api_url}/status", flush=True)
         for line in extra_lines:
             print(line, flush=True)
         print("Press Ctrl-C to stop.", flush=True)

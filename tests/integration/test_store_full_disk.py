@@ -141,7 +141,11 @@ async def test_a_panel_starts_on_a_full_disk(small_disk):
         assert not panel.task.done()
         os.remove(filler)
         await until(lambda: store_ok(panel), timeout=20, what="the store opened once there is room")
-        events = (await panel.get_json("/events"))["events"]
+
+        async def logged():                         # the writer empties its queue after the store opens
+            events = (await panel.get_json("/events"))["events"]
+            return events if len(events) >= 2 else None
+        events = await until(logged, timeout=20, what="the two queued entries on disk")
         assert [e["credential_id"] for e in events] == ["cred-0", "cred-1"]
     finally:
         await stop_world(cloud, panel)
