@@ -99,5 +99,5 @@ class DoorController:
     # -- for status ----------------------------------------------------------------------------
     def relay_status(self) -> dict:
         s = self.strike
-        return {"relay": "unlocked" if s and s.unlocked else "locked", "fault": (s.fault if s else None) or None,
+        return {"relay": s.state if s else "unknown", "fault": (s.fault if s else None) or None,
                 "backend": self.config.door.backend}
