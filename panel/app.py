@@ -67,7 +67,7 @@ class App:
         self.dispatch = self.shell.dispatch
         self.tasks = Spawner()
         self.door = DoorController(config, dispatch=self.dispatch, check_card=lambda r: self.gate.check_card(r),
-                                   spawn=self.tasks.spawn)
+                                   spawn=self.tasks.spawn, wall=self.clock.wall)
         self.scanner = Scanner(on_code=self._on_code, dedupe_seconds=config.access.dedupe_seconds,
                                clock=self.clock.monotonic)
         self.started_at = self.clock.monotonic()
@@ -130,7 +130,8 @@ class App:
         self.camera = hardware.open_camera(cfg, on_fault=self._on_camera_fault)
         self.access_log = AccessLogWriter(self.store, cfg.panel.door_id, self.clock,
                                           latest_frame=lambda: self.camera.latest, on_written=self._on_logged,
-                                          limits=cfg.store, on_health=lambda: self.screen.redraw())
+                                          limits=cfg.store, on_health=lambda: self.screen.redraw(),
+                                          on_release=self.door.written)
         self.screen = TouchScreen(Display(cfg.screen.width, cfg.screen.height, window=self.window,
                                           fullscreen=cfg.screen.fullscreen),
                                   building=cfg.panel.name, strings=Strings(cfg.panel.language), clock=self.clock,
@@ -142,6 +143,7 @@ class App:
             self.cloud = CloudLink(cfg, store=self.store, gate=self.gate, camera=self.camera,
                                    dispatch=self.dispatch)
         self._wire()
+        await self.door.recover(self.store.release_rows)     # releases a kill -9 interrupted
         self.screen.redraw()
         self.api = ApiServer(PanelFacade(self), cfg.api.host, cfg.api.port, self.token)
         await self.api.start()
@@ -152,8 +154,11 @@ class App:
         s.carry(fx.PulseDoor, self.door.pulse)
         s.carry(fx.LogAccess, self.access_log.add_access)
         s.carry(fx.LogAccess, self.door.feedback)
+        s.carry(fx.LogAccess, self.door.record)
         s.carry(fx.RaiseAlarm, self.access_log.add_alarm)
+        s.carry(fx.RaiseAlarm, self.door.record)
         if self.cloud is not None:
+            s.carry(fx.DoorOutcome, self.cloud.calls.door_outcome)
             s.carry(fx.StartCall, lambda e: self.cloud.calls.start_call(e.call_id, e.resident_id))
             s.carry(fx.StopCall, lambda e: self.cloud.calls.stop_call(e.call_id, e.reason))
         s.watch(self._on_state_changed)
