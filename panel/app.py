@@ -152,6 +152,7 @@ class App:
         """Who carries out which effect, and who hears of a state change."""
         s = self.shell
         s.carry(fx.PulseDoor, self.door.pulse)
+        s.carry(fx.AbandonRelease, self.door.abandon)
         s.carry(fx.LogAccess, self.access_log.add_access)
         s.carry(fx.LogAccess, self.door.feedback)
         s.carry(fx.LogAccess, self.door.record)

@@ -45,6 +45,7 @@ class DoorController:
         self.strike = None
         self.inputs = None
         self.journal: ReleaseJournal | None = None
+        self._pulses: dict[str, asyncio.Task] = {}     # release id -> the task driving it
 
     async def start(self) -> None:
         """Open the hardware; a relay left energized by a crash is released before anything runs."""
@@ -73,7 +74,8 @@ class DoorController:
             rows = {}
         for r in earlier:
             found = rows.get(r.id, set())
-            log.warning("door release %s (%s %s) of an earlier run did not complete", r.id, r.method, r.who)
+            if not (r.relocked and "access" in found):
+                log.warning("door release %s (%s %s) of an earlier run did not complete", r.id, r.method, r.who)
             self.dispatch(ev.ReleaseInterrupted(r.id, r.method, r.who, r.credential_id, r.ts, opened=r.opened,
                                                 relocked=r.relocked, logged="access" in found,
                                                 reported="alarm" in found))
@@ -126,11 +128,26 @@ class DoorController:
             self.spawn(asyncio.to_thread(journal.sync))
 
     async def _pulse(self, seconds: float, release_id: str) -> None:
+        if release_id:
+            self._pulses[release_id] = asyncio.current_task()
         try:
             await self.strike.unlock_for(seconds)
         except RelayError as e:
             log.error("door could not be opened: %s", e)
             self.dispatch(ev.ReleaseFailed(str(e), release_id))
+        except asyncio.CancelledError:
+            if release_id not in self._pulses:
+                return                  # abandoned: its window ends, the strike relocks
+            raise
+        finally:
+            self._pulses.pop(release_id, None)
+
+    def abandon(self, effect: fx.AbandonRelease) -> None:
+        """Too late to open: the rules have told everyone it did not."""
+        task = self._pulses.pop(effect.release_id, None)
+        if task is not None:
+            log.error("door release %s abandoned: the relay did not confirm it in time", effect.release_id)
+            task.cancel()
 
     def record(self, effect: fx.LogAccess | fx.RaiseAlarm) -> None:
         """An entry or alarm of a release is decided: the journal waits for its row."""

@@ -41,6 +41,13 @@ class RaiseAlarm(Effect):
 
 
 @dataclass(frozen=True)
+class AbandonRelease(Effect):
+    """The relay did not confirm the release in time and it is logged as not released:
+    stop driving it, so the door does not open later, unannounced."""
+    release_id: str
+
+
+@dataclass(frozen=True)
 class DoorOutcome(Effect):
     """A decided release ended: the relay confirmed it (opened) or did not. The call
     service tells the resident's device that asked (`door` reply)."""

@@ -152,7 +152,7 @@ def _tick(state: PanelState, event: ev.Tick, now: float, rules: Rules) -> Result
     if late:
         state, settled = _settle(state, late, now, rules, opened=False,
                                  error=f"the relay did not confirm the release within {rules.confirm_seconds:g} s")
-        alarms = [*alarms, *settled]
+        alarms = [*alarms, *settled, *(fx.AbandonRelease(r.id) for r in late)]
     if state.deadline is None or now < state.deadline:
         return state, alarms
     if state.screen is Screen.CALLING:

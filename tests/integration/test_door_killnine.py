@@ -5,23 +5,13 @@ scripts/bench_killnine.py runs a hundred of these at random points."""
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 
 from panel.sim.modbus_board import ModbusBoard
+from tests.integration.test_hal_relay import quiet_pymodbus  # noqa: F401 (autouse)
 from tests.killnine import KillNineRig
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture(autouse=True)
-def quiet_pymodbus():
-    logger = logging.getLogger("pymodbus")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    yield
-    logger.setLevel(level)
 
 
 async def test_kill_nine_during_a_release_loses_no_release_and_reports_the_interrupted_one(tmp_path):

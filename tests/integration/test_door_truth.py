@@ -5,26 +5,16 @@ API, the resident's app and `status` all say the door was not released."""
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 
 from panel.sim.modbus_board import ModbusBoard
 from panel.sim.softphone import Softphone
-from tests.integration.test_qr_door import KID, ISSUER, credential, show
 from panel.access.keys import public_key_text
+from tests.integration.test_hal_relay import quiet_pymodbus  # noqa: F401 (autouse)
+from tests.integration.test_qr_door import ISSUER, KID, credential, show
 from tests.support import LOOPBACK, make_config, start_cloud_and_panel, start_panel, stop_world, until
 
 pytestmark = pytest.mark.timeout(40)
-
-
-@pytest.fixture(autouse=True)
-def quiet_pymodbus():
-    logger = logging.getLogger("pymodbus")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    yield
-    logger.setLevel(level)
 
 
 @pytest.fixture
@@ -40,13 +30,11 @@ def on_board(board) -> dict:
 
 @pytest.fixture
 async def panel(tmp_path, board):
-    config = make_config(tmp_path, access={"trusted_keys": {KID: public_key_text(ISSUER)}}, **on_board(board))
-    running = await start_panel(config)
-    try:
-        yield running
-    finally:
-        await running.session.close()
-        await running.stop()
+    running = await start_panel(make_config(tmp_path, access={"trusted_keys": {KID: public_key_text(ISSUER)}},
+                                            **on_board(board)))
+    yield running
+    await running.session.close()
+    await running.stop()
 
 
 async def entries(panel, count: int = 1) -> list[dict]:

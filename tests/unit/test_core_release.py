@@ -8,18 +8,11 @@ import pytest
 from hal import events as hw
 from panel.core import effects as fx
 from panel.core import events as ev
-from panel.core.machine import Rules, Screen, initial_state, step
+from panel.core.machine import Screen, initial_state
+from tests.unit.test_core_machine import RULES, run
 
-RULES = Rules(message_seconds=6, pulse_seconds=5, confirm_seconds=3)
 KEY = ev.CredentialChecked(True, "", "r01", "Olivia Smith", "resident", "cred-1")
-
-
-def run(state, *events, now=0.0):
-    effects = []
-    for e in events:
-        state, out = step(state, e, now, RULES)
-        effects += out
-    return state, effects
+assert (RULES.message_seconds, RULES.pulse_seconds, RULES.confirm_seconds) == (6, 5, 3)    # the numbers below
 
 
 def home():
@@ -67,6 +60,7 @@ def test_a_relay_that_never_answers_fails_the_release_at_its_deadline():
     assert state.screen is Screen.DOOR_FAULT and state.releases == ()
     [log] = of(effects, fx.LogAccess)
     assert not log.granted and log.reason == "door_not_released" and "within 3 s" in log.detail
+    assert of(effects, fx.AbandonRelease) == [fx.AbandonRelease("b7-1")]     # it must not open later
     # A late answer changes nothing already said.
     state, effects = run(state, ev.ReleaseFailed("no answer", "b7-1"), now=5)
     assert not of(effects, fx.LogAccess)
