@@ -5,8 +5,8 @@
 
 Each run (tests/killnine.py): a `panel run` process on a Modbus board on a pty asks
 the relay to open (POST door/open), is killed with SIGKILL at a random moment (half
-the runs within 0.1 s, around the relay being driven; half within pulse_seconds + 0.5 s), and is restarted on the same state folder; the board's
-own record says whether the coil went on and whether it is off again after the
+the runs within 0.1 s, around the relay being driven; half within pulse_seconds +
+0.5 s), and is restarted on the same state folder; the board's own record says whether the coil went on and whether it is off again after the
 restart, the restarted panel's access log says what it knows. Printed: runs, relocked
 after restart, releases the relay energized, of those logged (a granted entry or a
 release_interrupted alarm), interrupted ones reported, duplicates, lost.

@@ -3,15 +3,15 @@
 Pure: no I/O, no clock of its own (`now` is given, in seconds of a monotonic clock).
 Every rule of what the panel does is reached from here: the screens and calls in
 this file, the door's (contact, strike, alarms) in door.py, so one engine answers
-"what happens when ...".
+"what happens when ...". Events that make no sense on the current screen come back
+as an Ignored effect and leave the state as it was.
 
 The door outcome is the truth: a release the rules grant (a key, the resident, the
 exit button, the API) is decided as a PulseDoor carrying a `Release`, and only the
 relay's answer settles it: StrikeReleased -> logged granted, "Door open" on screen, the
 resident told ok; ReleaseFailed, or no answer by the release's deadline
 (`Rules.confirm_seconds`) -> logged `granted: false, reason: "door_not_released"`, the
-door-fault screen, the resident told `relay_fault`. Events that make no sense on the current screen come back as an Ignored
-effect and leave the state as it was.
+door-fault screen, the resident told `relay_fault` (docs/door-release.md).
 """
 
 from __future__ import annotations

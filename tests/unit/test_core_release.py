@@ -93,7 +93,8 @@ def test_a_key_during_a_call_ends_the_call_only_once_the_door_opened():
     state, effects = run(in_call(), KEY, now=5)
     assert not of(effects, fx.StopCall) and state.screen is Screen.IN_CALL
     state, effects = run(state, hw.StrikeReleased(), now=5.1)
-    assert state.screen is Screen.ACCESS_GRANTED and of(effects, fx.StopCall) == [fx.StopCall("call-1", "access_granted")]
+    assert state.screen is Screen.ACCESS_GRANTED
+    assert of(effects, fx.StopCall) == [fx.StopCall("call-1", "access_granted")]
 
 
 def test_a_call_placed_while_a_release_waits_keeps_its_screen():
