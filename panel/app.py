@@ -16,7 +16,7 @@ import asyncio
 import logging
 import secrets
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -65,7 +65,7 @@ class App:
         self.dispatch = self.shell.dispatch
         self.tasks = Spawner()
         self.door = DoorController(config, dispatch=self.dispatch, check_card=lambda r: self.gate.check_card(r),
-                                   spawn=self.tasks.spawn)
+                                   spawn=self.tasks.spawn, wall=self.clock.wall)
         self.scanner = Scanner(on_code=self._on_code, dedupe_seconds=config.access.dedupe_seconds,
                                clock=self.clock.monotonic)
         self.started_at = self.clock.monotonic()
@@ -129,7 +129,8 @@ class App:
         self.access_log = AccessLogWriter(self.store, cfg.panel.door_id, self.clock,
                                           latest_frame=lambda: self.camera.latest, on_written=self._on_logged,
                                           limits=cfg.store, on_health=lambda: self.screen.redraw(),
-                                          stamp=lambda: self.gate.time.read().floor)
+                                          stamp=lambda: self.gate.time.read().floor,
+                                          on_release=self.door.written)
         self.screen = TouchScreen(Display(cfg.screen.width, cfg.screen.height, window=self.window,
                                           fullscreen=cfg.screen.fullscreen),
                                   building=cfg.panel.name, strings=Strings(cfg.panel.language), clock=self.clock,
@@ -141,21 +142,20 @@ class App:
             self.cloud = CloudLink(cfg, store=self.store, gate=self.gate, camera=self.camera,
                                    dispatch=self.dispatch)
         self._wire()
+        await self.door.recover(self.store.release_rows)     # releases a kill -9 interrupted
         self.screen.redraw()
         self.api = ApiServer(PanelFacade(self), cfg.api, self.token, cfg.state_dir)
         await self.api.start()
 
     def _wire(self) -> None:
         """Who carries out which effect, and who hears of a state change."""
-        s = self.shell
-        s.carry(fx.PulseDoor, self.door.pulse)
-        s.carry(fx.LogAccess, self.access_log.add_access)
-        s.carry(fx.LogAccess, self.door.feedback)
-        s.carry(fx.RaiseAlarm, self.access_log.add_alarm)
-        if self.cloud is not None:
-            s.carry(fx.StartCall, lambda e: self.cloud.calls.start_call(e.call_id, e.resident_id))
-            s.carry(fx.StopCall, lambda e: self.cloud.calls.stop_call(e.call_id, e.reason))
-        s.watch(self._on_state_changed)
+        d, log_ = self.door, self.access_log
+        carriers = [(fx.PulseDoor, d.pulse), (fx.AbandonRelease, d.abandon),
+                    (fx.LogAccess, log_.add_access), (fx.LogAccess, d.feedback), (fx.LogAccess, d.record),
+                    (fx.RaiseAlarm, log_.add_alarm), (fx.RaiseAlarm, d.record)]
+        for effect, fn in carriers + (self.cloud.carriers() if self.cloud else []):
+            self.shell.carry(effect, fn)
+        self.shell.watch(self._on_state_changed)
 
     def _on_state_changed(self, before, after) -> None:
         if after.screen != before.screen:

@@ -34,7 +34,7 @@ from ..directory import Resident
 
 log = logging.getLogger("panel")
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # The connection settings the durability promise rests on (tests/integration/
 # test_store_power_cut.py checks them against a simulated power cut): every COMMIT
@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS access_log (
     credential_id TEXT    NOT NULL DEFAULT '',
     snapshot      BLOB,                         -- JPEG from the panel camera
     kind          TEXT    NOT NULL DEFAULT 'access',  -- access | alarm (schema 3)
-    detail        TEXT    NOT NULL DEFAULT ''   -- what an alarm says (schema 3)
+    detail        TEXT    NOT NULL DEFAULT '',  -- what an alarm says (schema 3)
+    release_id    TEXT    NOT NULL DEFAULT ''   -- the door release it records (schema 5; store/journal.py)
 );
 CREATE TABLE IF NOT EXISTS outbox (
     id       INTEGER PRIMARY KEY AUTOINCREMENT, -- upload order
@@ -124,11 +125,13 @@ class AccessEvent:
     has_snapshot: bool
     kind: str = "access"        # or "alarm"
     detail: str = ""
+    release_id: str = ""        # the door release it records ("" for refusals and most alarms)
 
     def to_json(self) -> dict:
         return {"id": self.id, "ts": self.ts, "door": self.door, "kind": self.kind, "granted": self.granted,
                 "method": self.method, "who": self.who, "reason": self.reason, "detail": self.detail,
-                "credential_id": self.credential_id, "has_snapshot": self.has_snapshot}
+                "credential_id": self.credential_id, "has_snapshot": self.has_snapshot,
+                "release_id": self.release_id}
 
 
 @dataclass(frozen=True)
@@ -235,6 +238,10 @@ class Store:
             db.execute("ALTER TABLE outbox ADD COLUMN note TEXT NOT NULL DEFAULT ''")
             db.execute("UPDATE outbox SET event_id = json_extract(payload, '$.event_id')")
         db.execute("CREATE INDEX IF NOT EXISTS outbox_event ON outbox(event_id)")
+        columns = {row[1] for row in db.execute("PRAGMA table_info(access_log)")}
+        if "release_id" not in columns:   # schema 4 and older
+            db.execute("ALTER TABLE access_log ADD COLUMN release_id TEXT NOT NULL DEFAULT ''")
+        db.execute("CREATE INDEX IF NOT EXISTS access_release ON access_log(release_id) WHERE release_id != ''")
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -339,7 +346,7 @@ class Store:
     # -- access log ---------------------------------------------------------------
     def log_access(self, *, door: str, granted: bool, method: str, who: str = "", reason: str = "",
                    credential_id: str = "", snapshot: bytes | None = None, ts: float | None = None,
-                   kind: str = "access", detail: str = "") -> int:
+                   kind: str = "access", detail: str = "", release_id: str = "") -> int:
         """Append an access-log entry (or an alarm: kind="alarm") and queue it for the
         cloud, in one transaction; prune beyond the retention. StoreUnavailable when
         the disk will not take it (nothing written)."""
@@ -347,8 +354,8 @@ class Store:
         with self._tx() as db:
             cur = db.execute(
                 "INSERT INTO access_log (ts, door, granted, method, who, reason, credential_id, snapshot,"
-                " kind, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (ts, door, int(granted), method, who, reason, credential_id, snapshot, kind, detail))
+                " kind, detail, release_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (ts, door, int(granted), method, who, reason, credential_id, snapshot, kind, detail, release_id))
             event_id = cur.lastrowid
             payload = {"event_id": event_id, "ts": ts, "door": door, "kind": kind, "granted": granted,
                        "method": method, "who": who, "reason": reason, "detail": detail,
@@ -409,9 +416,22 @@ class Store:
         with self._tx() as db:
             rows = db.execute(
                 "SELECT id, ts, door, granted, method, who, reason, credential_id, snapshot IS NOT NULL,"
-                " kind, detail FROM access_log WHERE id > ? ORDER BY id LIMIT ?", (after, limit)).fetchall()
-        return [AccessEvent(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], bool(r[8]), r[9], r[10])
+                " kind, detail, release_id FROM access_log WHERE id > ? ORDER BY id LIMIT ?",
+                (after, limit)).fetchall()
+        return [AccessEvent(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], bool(r[8]), r[9], r[10], r[11])
                 for r in rows]
+
+    def release_rows(self, release_ids: list[str]) -> dict[str, set[str]]:
+        """Which rows (kinds: access, alarm) the store holds for these door releases."""
+        found: dict[str, set[str]] = {}
+        if not release_ids or self._db is None:
+            return found
+        with self._tx() as db:
+            rows = db.execute("SELECT release_id, kind FROM access_log WHERE release_id IN (%s)"
+                              % ",".join("?" * len(release_ids)), release_ids).fetchall()
+        for release_id, kind in rows:
+            found.setdefault(release_id, set()).add(kind)
+        return found
 
     def snapshot(self, event_id: int) -> bytes | None:
         if self._db is None and not self._closed:

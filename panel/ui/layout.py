@@ -289,8 +289,10 @@ def _calling(state: PanelState, view: View) -> list[Widget]:
 def _in_call(state: PanelState, view: View) -> list[Widget]:
     t = view.strings
     elapsed = max(0, int(view.now - state.entered_at))
+    # The resident pressed Open Door and the relay did not release it: the visitor is told too.
+    title = (t("door_fault_title"), "title_danger") if state.message == "door_not_released" else (t("in_call"), "lead")
     return _message(state, view,
-                    [("title", "text", t("in_call"), 60, "lead"),
+                    [("title", "text", title[0], 60, title[1]),
                      ("name", "heading", state.resident_name, 150, "title"),
                      ("timer", "status", f"{elapsed // 60:02d}:{elapsed % 60:02d}", 100, "timer")],
                     [("end_call", t("end_call"), (ev.EndCall(),), "danger")],
@@ -327,6 +329,17 @@ def _access_granted(state: PanelState, view: View) -> list[Widget]:
                     image=("door_icon", "door_open"))
 
 
+def _door_fault(state: PanelState, view: View) -> list[Widget]:
+    """Granted, and the relay did not release the door."""
+    t = view.strings
+    return _message(state, view,
+                    [("title", "heading", t("door_fault_title"), 90, "title_danger"),
+                     ("body", "text", t("door_fault_body"), 130, "lead")],
+                    [("directory", t("directory"), (ev.OpenDirectory(),), "primary"),
+                     ("ok", t("ok"), (ev.GoHome(),), "secondary")],
+                    image=("warning_icon", "warning"))
+
+
 def _access_denied(state: PanelState, view: View) -> list[Widget]:
     t = view.strings
     return _message(state, view,
@@ -347,4 +360,5 @@ _SCREENS = {
     Screen.DOOR_OPEN: _door_open,
     Screen.ACCESS_GRANTED: _access_granted,
     Screen.ACCESS_DENIED: _access_denied,
+    Screen.DOOR_FAULT: _door_fault,
 }
