@@ -35,6 +35,7 @@ from .core import effects as fx
 from .core.machine import Screen
 from .directory import load_property
 from .door import DoorController
+from .events_feed import EventsFeed
 from .facade import PanelFacade
 from .gatekeeper import Gatekeeper
 from .scanner import Scanner
@@ -65,6 +66,7 @@ class App:
         self.token = config.api.token or secrets.token_urlsafe(24)
         self.shell = Shell(rules_from(config), self.clock)
         self.dispatch = self.shell.dispatch
+        self.feed = EventsFeed(lambda: self.shell.state)     # the live stream, webhooks, MQTT
         self.tasks = Spawner()
         self.door = DoorController(config, dispatch=self.dispatch, check_card=lambda r: self.gate.check_card(r),
                                    spawn=self.tasks.spawn)
@@ -157,6 +159,7 @@ class App:
             s.carry(fx.StartCall, lambda e: self.cloud.calls.start_call(e.call_id, e.resident_id))
             s.carry(fx.StopCall, lambda e: self.cloud.calls.stop_call(e.call_id, e.reason))
         s.watch(self._on_state_changed)
+        s.watch(self.feed.on_state)
 
     def _on_state_changed(self, before, after) -> None:
         if after.screen != before.screen:
@@ -189,6 +192,7 @@ class App:
 
     def _on_logged(self, event_id: int) -> None:
         self.cloud and self.cloud.sync.wake()       # a new entry in the outbox
+        self.feed.on_logged(event_id)
 
     def _on_camera_fault(self, problem: str | None) -> None:
         if problem != self.camera_fault:

@@ -22,6 +22,8 @@ class PanelFacade:
     def __init__(self, app):
         self.app = app                  # panel.app.App: the parts, once built
 
+    feed = property(lambda self: self.app.feed)     # events_feed.EventsFeed: GET events/stream
+
     def status(self) -> dict:
         app = self.app
         s, cfg = app.shell.state, app.config

@@ -15,6 +15,7 @@ from typing import Protocol
 from aiohttp import web
 
 from .. import trace
+from . import stream
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,7 @@ def make_app(panel: Panel, token: str) -> web.Application:
         return web.json_response(panel.open_door(who))
 
     app.add_routes(routes)
+    app.add_routes(stream.routes(panel, PREFIX))     # events/stream (panel/api/stream.py)
     return app
 
 
