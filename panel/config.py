@@ -172,6 +172,20 @@ class StoreSection:
     queue_bytes: int = 16 * 1024 * 1024
 
 
+WEBHOOK_KINDS = ("access", "alarm", "call", "door", "link")
+
+
+@dataclass(frozen=True)
+class WebhookSection:
+    """One [[webhooks]] table: a signed JSON POST per event (panel/webhooks.py)."""
+    url: str = ""                      # required: http(s)://...
+    secret: str = ""                   # required: the HMAC-SHA256 key, at least 16 characters
+    events: list[str] = field(default_factory=lambda: ["access", "alarm", "call", "door"])
+    max_queued: int = 10_000           # undelivered events kept while the receiver is away
+    timeout_seconds: float = 10.0
+    retry_max_seconds: float = 60.0    # the back-off between attempts doubles from 0.5 s up to this
+
+
 @dataclass(frozen=True)
 class Config:
     panel: PanelSection = field(default_factory=PanelSection)
@@ -188,6 +202,7 @@ class Config:
     directory: DirectorySection = field(default_factory=DirectorySection)
     access: AccessSection = field(default_factory=AccessSection)
     store: StoreSection = field(default_factory=StoreSection)
+    webhooks: tuple[WebhookSection, ...] = ()     # [[webhooks]]: an array of tables
     source: str = "<defaults>"         # the file this came from (not a TOML key)
 
     @property
@@ -283,6 +298,9 @@ def from_dict(data: dict, source: str = "<dict>") -> Config:
     for name, value in data.items():
         if name not in known:
             raise ConfigError(f"{source}: unknown section [{name}]{_suggest(name, known)}")
+        if name == "webhooks":
+            sections[name] = _webhooks(value, source)
+            continue
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: '{name}' must be a section ([{name}]), got {_describe(value)}")
         sections[name] = _build(known[name].type, value, name, source)
@@ -290,6 +308,28 @@ def from_dict(data: dict, source: str = "<dict>") -> Config:
     _check_ranges(config, source)
     _check_required(config, source)
     return config
+
+
+def _webhooks(value, source: str) -> tuple[WebhookSection, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError(f"{source}: 'webhooks' must be an array of tables: write each as [[webhooks]] "
+                          f"with url, secret and events")
+    hooks = tuple(_build(WebhookSection, v, f"webhooks[{i}]", source) for i, v in enumerate(value))
+    for i, hook in enumerate(hooks):
+        where = f"{source}: 'webhooks[{i}]"
+        if not hook.url.startswith(("http://", "https://")):
+            raise ConfigError(f"{where}.url' = {hook.url!r}: expected an http:// or https:// URL")
+        if len(hook.secret) < 16:
+            raise ConfigError(f"{where}.secret' must be at least 16 characters (the receiver verifies "
+                              f"signatures with it)")
+        for kind in hook.events:
+            if kind not in WEBHOOK_KINDS:
+                raise ConfigError(f"{where}.events' names {kind!r}: choose from {', '.join(WEBHOOK_KINDS)}")
+        if not (10 <= hook.max_queued <= 1_000_000 and 0.5 <= hook.timeout_seconds <= 120
+                and 0.5 <= hook.retry_max_seconds <= 3600):
+            raise ConfigError(f"{where}': max_queued must be 10 to 1000000, timeout_seconds 0.5 to 120, "
+                              f"retry_max_seconds 0.5 to 3600")
+    return hooks
 
 
 def _check_required(config: Config, source: str) -> None:
@@ -418,6 +458,10 @@ def example_toml() -> str:
     names the first key still to be chosen."""
     lines = ["# Every key with its default. Keys marked REQUIRED have none: uncomment and choose.", ""]
     for section in dataclasses.fields(Config):
+        if section.name == "webhooks":
+            lines += ["# [[webhooks]]    # any number: url, secret (16+ characters), events, max_queued, "
+                      "timeout_seconds", '# url = "https://example.net/panel"', ""]
+            continue
         if section.name == "source":
             continue
         lines.append(f"[{section.name}]")
