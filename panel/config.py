@@ -101,6 +101,10 @@ class CameraSection:
     width: int = 640
     height: int = 480
     fps: float = 10.0
+    # GET camera/stream.mjpeg (MJPEG for browsers, Home Assistant, recorders): at most this
+    # many frames a second, to at most this many viewers at once.
+    stream_fps: float = 5.0
+    stream_viewers: int = 4
 
 
 @dataclass(frozen=True)
@@ -259,6 +263,7 @@ _RANGES = {
     "modbus.timeout_seconds": (0.01, 10),
     "osdp.baudrate": (9600, 230400), "osdp.address": (0, 126), "osdp.output": (0, 255),
     "camera.width": (16, 7680), "camera.height": (16, 4320), "camera.fps": (0.1, 120),
+    "camera.stream_fps": (0.1, 30), "camera.stream_viewers": (0, 64),
     "api.port": (0, 65535),
     "call.ring_timeout_seconds": (1, 600), "call.max_call_seconds": (5, 7200),
     "call.max_video_kbps": (300, 3000),

@@ -24,6 +24,14 @@ class PanelFacade:
 
     feed = property(lambda self: self.app.feed)     # events_feed.EventsFeed: GET events/stream
 
+    def live_frame(self):
+        """The camera's latest frame (BGR), or None: GET camera/snapshot.jpg and stream.mjpeg."""
+        return self.app.camera.latest if self.app.camera else None
+
+    def camera_stream_limits(self) -> tuple[float, int]:
+        c = self.app.config.camera
+        return c.stream_fps, c.stream_viewers
+
     def status(self) -> dict:
         app = self.app
         s, cfg = app.shell.state, app.config

@@ -15,7 +15,7 @@ from typing import Protocol
 from aiohttp import web
 
 from .. import trace
-from . import stream
+from . import camera, stream
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,8 @@ def make_app(panel: Panel, token: str) -> web.Application:
         return web.json_response(panel.open_door(who))
 
     app.add_routes(routes)
-    app.add_routes(stream.routes(panel, PREFIX))     # events/stream (panel/api/stream.py)
+    for module in (stream, camera):     # events/stream; camera/snapshot.jpg, camera/stream.mjpeg
+        app.add_routes(module.routes(panel, PREFIX))
     return app
 
 
