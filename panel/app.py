@@ -38,10 +38,10 @@ from .door import DoorController
 from .events_feed import EventsFeed
 from .facade import PanelFacade
 from .gatekeeper import Gatekeeper
+from .integrations import Integrations
 from .scanner import Scanner
 from .shell import Shell, Spawner, rules_from, supervised
 from .store import Retention, Store
-from .webhooks import Webhooks
 from .ui.display import Display
 from .ui.strings import Strings
 from .ui.touch import TouchScreen
@@ -101,7 +101,7 @@ class App:
                 self.tasks.attach(tg)
                 loops = {"clock": self.shell.run_deadlines, "screen": self.screen.run,
                          "camera": lambda: self.scanner.run(self.camera.frames()), "access log": self.access_log.run,
-                         "webhooks": self.webhooks.run, **(self.cloud.loops() if self.cloud else {})}
+                         **self.integrations.loops(), **(self.cloud.loops() if self.cloud else {})}
                 for name, fn in loops.items():
                     tg.create_task(supervised(name, fn, self.clock))
                 self._announce()
@@ -130,7 +130,7 @@ class App:
         self.gate = Gatekeeper(cfg, self.store, self.clock, spawn=self.tasks.spawn,
                                on_directory=lambda d: self.screen.redraw())
         await self.gate.load(list((await asyncio.to_thread(load_property, cfg.property_file)).residents))
-        self.webhooks = Webhooks(cfg.webhooks, self.store, self.feed, self.clock, cfg.panel.door_id)
+        self.integrations = Integrations(self)      # webhooks, MQTT
         self.camera = hardware.open_camera(cfg, on_fault=self._on_camera_fault)
         self.access_log = AccessLogWriter(self.store, cfg.panel.door_id, self.clock,
                                           latest_frame=lambda: self.camera.latest, on_written=self._on_logged,

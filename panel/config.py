@@ -176,6 +176,25 @@ class StoreSection:
     queue_bytes: int = 16 * 1024 * 1024
 
 
+@dataclass(frozen=True)
+class MqttSection:
+    """[mqtt] (panel/mqtt.py): states and events on a broker, Home Assistant discovery."""
+    host: str = ""                     # empty: no MQTT
+    port: int = 1883
+    username: str = ""
+    password: str = ""
+    tls: bool = False                  # TLS to the broker (system CAs, or ca_file)
+    ca_file: str = ""
+    topic_prefix: str = ""             # empty: "entry-panel/<door_id>"
+    discovery: bool = True             # Home Assistant MQTT discovery
+    discovery_prefix: str = "homeassistant"
+    # The open-door command's payload: a secret of 16+ characters (the lock's payload_open);
+    # empty: the panel takes no commands over MQTT.
+    open_payload: str = ""
+    camera_interval_seconds: float = 10.0   # the camera entity's picture; 0: only with each access
+    queue_messages: int = 1000         # events kept while the broker is away (the oldest go beyond)
+
+
 WEBHOOK_KINDS = ("access", "alarm", "call", "door", "link")
 
 
@@ -206,6 +225,7 @@ class Config:
     directory: DirectorySection = field(default_factory=DirectorySection)
     access: AccessSection = field(default_factory=AccessSection)
     store: StoreSection = field(default_factory=StoreSection)
+    mqtt: MqttSection = field(default_factory=MqttSection)
     webhooks: tuple[WebhookSection, ...] = ()     # [[webhooks]]: an array of tables
     source: str = "<defaults>"         # the file this came from (not a TOML key)
 
@@ -271,7 +291,8 @@ _RANGES = {
     "store.max_entries": (10, 10_000_000), "store.max_age_days": (1, 3660),
     "store.max_bytes": (1024 * 1024, 1 << 40), "store.snapshot_max_side": (64, 4096),
     "store.snapshot_quality": (20, 95), "store.snapshot_max_bytes": (8_000, 1_000_000),
-    "store.queue_entries": (10, 100_000), "store.queue_bytes": (0, 1 << 30),
+    "store.queue_entries": (10, 100_000),
+    "mqtt.port": (1, 65535), "mqtt.camera_interval_seconds": (0, 86400), "mqtt.queue_messages": (10, 1_000_000), "store.queue_bytes": (0, 1 << 30),
 }
 
 
@@ -436,6 +457,9 @@ def _check_ranges(config: Config, source: str) -> None:
             ipaddress.ip_address(address)
         except ValueError:
             raise ConfigError(f"{source}: 'call.ice_addresses[{i}]' = {address!r} is not an IP address") from None
+    if config.mqtt.open_payload and len(config.mqtt.open_payload) < 16:
+        raise ConfigError(f"{source}: 'mqtt.open_payload' is too short: use a secret of at least 16 characters, "
+                          f"or leave it empty to take no commands over MQTT")
     scbk = config.osdp.scbk
     if scbk and (len(scbk) != 32 or any(c not in "0123456789abcdefABCDEF" for c in scbk)):
         raise ConfigError(f"{source}: 'osdp.scbk' must be 32 hex digits (a 128-bit key), or empty for no secure channel")

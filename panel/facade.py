@@ -53,7 +53,7 @@ class PanelFacade:
             # "ok", "full" or "unavailable" (never opened, or failing); queued: entries held in memory
             # until the disk takes them; lost: dropped from a full memory queue.
             "store": {**app.store.health(), "queued": app.access_log.queued, "lost": app.access_log.lost},
-            "webhooks": app.webhooks.status(),      # each: state ok | retrying, queued, lost, last_error
+            **app.integrations.status(),            # "webhooks", "mqtt"
         }
 
     async def events(self, after: int, limit: int) -> list[dict]:

@@ -1,0 +1,23 @@
+"""What integrators connect to besides the local API: [[webhooks]] and [mqtt], both fed
+by the events feed (app.feed; GET events/stream reads the same feed)."""
+
+from __future__ import annotations
+
+from .mqtt import MqttBridge
+from .webhooks import Webhooks
+
+
+class Integrations:
+    def __init__(self, app):
+        cfg = app.config
+        # Built before the access log runs: the store must know which entries webhooks want.
+        self.webhooks = Webhooks(cfg.webhooks, app.store, app.feed, app.clock, cfg.panel.door_id)
+        self.mqtt = MqttBridge(cfg, app.store, app.feed, lambda: app.camera and app.camera.latest,
+                               app.dispatch) if cfg.mqtt.host else None
+
+    def loops(self) -> dict:
+        return {"webhooks": self.webhooks.run, **({"mqtt": self.mqtt.run} if self.mqtt else {})}
+
+    def status(self) -> dict:
+        """GET status: each webhook (state ok | retrying, queued, lost, last_error); the MQTT link."""
+        return {"webhooks": self.webhooks.status(), "mqtt": self.mqtt.status() if self.mqtt else None}
