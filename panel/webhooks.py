@@ -161,6 +161,8 @@ class Webhooks:
             d.wake.set()
 
     async def run(self) -> None:
+        if not self.deliveries:
+            return
         async with aiohttp.ClientSession() as session, asyncio.TaskGroup() as tg:
             tg.create_task(self._write_states())
             for d in self.deliveries:
