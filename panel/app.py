@@ -35,7 +35,6 @@ from .core import effects as fx
 from .core.machine import Screen
 from .directory import load_property
 from .door import DoorController
-from .events_feed import EventsFeed
 from .facade import PanelFacade
 from .gatekeeper import Gatekeeper
 from .integrations import Integrations
@@ -67,7 +66,6 @@ class App:
         self.token = config.api.token or secrets.token_urlsafe(24)
         self.shell = Shell(rules_from(config), self.clock)
         self.dispatch = self.shell.dispatch
-        self.feed = EventsFeed(lambda: self.shell.state)     # the live stream, webhooks, MQTT
         self.tasks = Spawner()
         self.door = DoorController(config, dispatch=self.dispatch, check_card=lambda r: self.gate.check_card(r),
                                    spawn=self.tasks.spawn)
@@ -130,7 +128,7 @@ class App:
         self.gate = Gatekeeper(cfg, self.store, self.clock, spawn=self.tasks.spawn,
                                on_directory=lambda d: self.screen.redraw())
         await self.gate.load(list((await asyncio.to_thread(load_property, cfg.property_file)).residents))
-        self.integrations = Integrations(self)      # webhooks, MQTT
+        self.integrations = Integrations(self)      # the events feed (events/stream), webhooks, MQTT
         self.camera = hardware.open_camera(cfg, on_fault=self._on_camera_fault)
         self.access_log = AccessLogWriter(self.store, cfg.panel.door_id, self.clock,
                                           latest_frame=lambda: self.camera.latest, on_written=self._on_logged,
@@ -161,7 +159,7 @@ class App:
             s.carry(fx.StartCall, lambda e: self.cloud.calls.start_call(e.call_id, e.resident_id))
             s.carry(fx.StopCall, lambda e: self.cloud.calls.stop_call(e.call_id, e.reason))
         s.watch(self._on_state_changed)
-        s.watch(self.feed.on_state)
+        s.watch(self.integrations.feed.on_state)
 
     def _on_state_changed(self, before, after) -> None:
         if after.screen != before.screen:
@@ -194,7 +192,7 @@ class App:
 
     def _on_logged(self, event_id: int) -> None:
         self.cloud and self.cloud.sync.wake()       # a new entry in the outbox
-        self.feed.on_logged(event_id)
+        self.integrations.feed.on_logged(event_id)
 
     def _on_camera_fault(self, problem: str | None) -> None:
         if problem != self.camera_fault:

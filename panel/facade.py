@@ -22,7 +22,7 @@ class PanelFacade:
     def __init__(self, app):
         self.app = app                  # panel.app.App: the parts, once built
 
-    feed = property(lambda self: self.app.feed)     # events_feed.EventsFeed: GET events/stream
+    feed = property(lambda self: self.app.integrations.feed)     # events_feed.EventsFeed: GET events/stream
 
     def live_frame(self):
         """The camera's latest frame (BGR), or None: GET camera/snapshot.jpg and stream.mjpeg."""

@@ -1,8 +1,9 @@
-"""What integrators connect to besides the local API: [[webhooks]] and [mqtt], both fed
-by the events feed (app.feed; GET events/stream reads the same feed)."""
+"""What integrators connect to: the events feed (GET events/stream reads it), and
+[[webhooks]] and [mqtt], which it feeds."""
 
 from __future__ import annotations
 
+from .events_feed import EventsFeed
 from .mqtt import MqttBridge
 from .webhooks import Webhooks
 
@@ -10,9 +11,10 @@ from .webhooks import Webhooks
 class Integrations:
     def __init__(self, app):
         cfg = app.config
+        self.feed = EventsFeed(lambda: app.shell.state)     # the shell's changes and the log's new entries
         # Built before the access log runs: the store must know which entries webhooks want.
-        self.webhooks = Webhooks(cfg.webhooks, app.store, app.feed, app.clock, cfg.panel.door_id)
-        self.mqtt = MqttBridge(cfg, app.store, app.feed, lambda: app.camera and app.camera.latest,
+        self.webhooks = Webhooks(cfg.webhooks, app.store, self.feed, app.clock, cfg.panel.door_id)
+        self.mqtt = MqttBridge(cfg, app.store, self.feed, lambda: app.camera and app.camera.latest,
                                app.dispatch) if cfg.mqtt.host else None
 
     def loops(self) -> dict:
