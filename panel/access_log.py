@@ -40,10 +40,14 @@ class _Entry:
 class AccessLogWriter:
     def __init__(self, store: Store, door_id: str, clock: Clock, *,
                  latest_frame: Callable[[], object], on_written: Callable[[int], None] | None = None,
-                 limits: StoreSection = StoreSection(), on_health: Callable[[], None] = lambda: None):
+                 limits: StoreSection = StoreSection(), on_health: Callable[[], None] = lambda: None,
+                 stamp: Callable[[], float] | None = None):
         self.store = store
         self.door_id = door_id
         self.clock = clock
+        # When an entry happened: the trusted time's floor, so a clock that booted behind
+        # never stamps entries in the past (where retention would prune them unsent).
+        self.stamp = stamp or clock.wall
         self.latest_frame = latest_frame
         self.on_written = on_written
         self.on_health = on_health          # the store's health changed (the screen's banner)
@@ -66,7 +70,7 @@ class AccessLogWriter:
         self._put(dict(kind="alarm", granted=False, method=alarm.source, reason=alarm.reason, detail=alarm.detail))
 
     def _put(self, fields: dict) -> None:
-        fields["ts"] = self.clock.wall()
+        fields["ts"] = self.stamp()
         if len(self._queue) >= self.limits.queue_entries:
             lost = self._queue.popleft()        # the head may be in flight: it is written or lost anyway
             self.lost += 1

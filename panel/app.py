@@ -1,7 +1,5 @@
 """The composition root: builds every part from config, runs them in one TaskGroup,
-shuts them down in order.
-
-The parts, each in a module named for what it holds:
+shuts them down in order. The parts, each in a module named for what it holds:
 - shell.Shell: the state, `core.step`, and who carries out each effect;
 - door.DoorController: the strike (relocked first), the door's inputs and reader;
 - gatekeeper.Gatekeeper: keys, cards, revocations, settings, the directory;
@@ -9,8 +7,7 @@ The parts, each in a module named for what it holds:
 - ui.touch.TouchScreen: what is drawn, and what a finger does;
 - cloud_link.CloudLink: calls and sync over the cloud's socket, when configured;
 - facade.PanelFacade behind api.server.ApiServer: the local HTTP API.
-Shutdown (SIGINT/SIGTERM or `stop()`) relocks the door first and closes the store last
-but one, after the log has written what was queued.
+Shutdown (SIGINT/SIGTERM or `stop()`) relocks the door first; the store closes after the log.
 """
 
 from __future__ import annotations
@@ -56,6 +53,7 @@ class Ready:
     api_url: str
     token: str
     window: bool
+    fingerprint: str | None = None      # the API's TLS certificate (SHA-256), None for plain HTTP
 
 
 class App:
@@ -132,7 +130,8 @@ class App:
         self.camera = hardware.open_camera(cfg, on_fault=self._on_camera_fault)
         self.access_log = AccessLogWriter(self.store, cfg.panel.door_id, self.clock,
                                           latest_frame=lambda: self.camera.latest, on_written=self._on_logged,
-                                          limits=cfg.store, on_health=lambda: self.screen.redraw())
+                                          limits=cfg.store, on_health=lambda: self.screen.redraw(),
+                                          stamp=lambda: self.gate.time.read().floor)
         self.screen = TouchScreen(Display(cfg.screen.width, cfg.screen.height, window=self.window,
                                           fullscreen=cfg.screen.fullscreen),
                                   building=cfg.panel.name, strings=Strings(cfg.panel.language), clock=self.clock,
@@ -145,7 +144,7 @@ class App:
                                    dispatch=self.dispatch)
         self._wire()
         self.screen.redraw()
-        self.api = ApiServer(PanelFacade(self), cfg.api.host, cfg.api.port, self.token)
+        self.api = ApiServer(PanelFacade(self), cfg.api, self.token, cfg.state_dir)
         await self.api.start()
 
     def _wire(self) -> None:
@@ -183,8 +182,8 @@ class App:
 
     def _announce(self) -> None:
         if self.on_ready:
-            self.on_ready(Ready(api_url=f"http://{self.config.api.host}:{self.api.port}/api/v1",
-                                token=self.token, window=self.window))
+            self.on_ready(Ready(api_url=self.api.url, token=self.token, window=self.window,
+                                fingerprint=self.api.fingerprint))
 
     async def _on_code(self, text: str) -> None:
         """A QR code was read: decided on the panel itself, with no network."""

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from hal.audio import open_microphone, open_speaker
 
 from .call.service import CallService
-from .call.signaling import SignalingClient
-from .config import Config
+from .call.signaling import SignalingClient, check, tls_for
+from .config import Config, fingerprint_bytes
 from .gatekeeper import Gatekeeper
 from .store import Store
 from .sync import CloudSync
@@ -24,7 +24,10 @@ class CloudLink:
                  dispatch: Callable[[object], list]):
         cfg = config
         self.speaker = open_speaker(cfg.audio.speaker)
-        self.signaling = SignalingClient(cfg.cloud.url, cfg.cloud.token, self._on_message, self._on_link)
+        c = cfg.cloud
+        tls = tls_for(c.url, str(cfg.path(c.ca_file)) if c.ca_file else "", fingerprint_bytes(c.fingerprint))
+        self.signaling = SignalingClient(c.url, c.token, self._on_message, self._on_link, tls=tls,
+                                         heartbeat=c.heartbeat_seconds)
         self.sync = CloudSync(self.signaling, store, on_directory=gate.on_directory,
                               on_revocations=gate.on_revocations, on_settings=gate.on_settings)
         self.calls = CallService(
@@ -42,10 +45,27 @@ class CloudLink:
         await self.calls.close()
 
     def _on_message(self, m: dict) -> None:
-        if m["type"] in CloudSync.TYPES:
+        """Route a message to the part that speaks its type, once its fields are checked."""
+        kind = m.get("type")
+        fields = CloudSync.FIELDS.get(kind) or CallService.FIELDS.get(kind)
+        complain = self.signaling.complain
+        if fields is None:
+            complain("unknown type", "cloud sent a message of unknown type %r; ignored", str(kind)[:40])
+            return
+        problem = check(m, fields)
+        if problem:
+            complain(f"bad {kind}", "cloud sent a %r message that cannot be used (%s); ignored", kind, problem)
+        elif kind in CloudSync.FIELDS:
             self.sync.on_message(m)
         else:
             self.calls.on_message(m)
+
+    @property
+    def status(self) -> dict:
+        """The link for GET status: up or down, and why it is down when known."""
+        if self.signaling.connected:
+            return {"link": "up"}
+        return {"link": "down", **({"problem": self.signaling.problem} if self.signaling.problem else {})}
 
     def _on_link(self, up: bool) -> None:
         self.sync.on_link(up)

@@ -24,6 +24,7 @@ import os
 import tomllib
 import types
 import typing
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -117,13 +118,26 @@ class AudioSection:
 class ApiSection:
     host: str = "127.0.0.1"
     port: int = 8780                   # 0 = any free port (printed at start)
-    token: str = ""                    # empty = a random token each start (printed)
+    token: str = ""                    # control: every route; empty = a random token each start (printed)
+    read_token: str = ""               # read-only: GET status, events, snapshots, screen, ui; empty = none
+    tls: Literal["auto", "on", "off"] = "auto"   # auto: HTTPS unless host is loopback (self-signed, state dir)
+    max_connections: int = 256         # open connections at once (also kept under the open-file limit)
+    header_timeout_seconds: float = 20.0   # a connection sends a complete request head within this
+    body_timeout_seconds: float = 30.0     # and a request's body within this
+    max_frame_bytes: int = 8 << 20     # POST camera/frame: the largest body
+    max_frame_pixels: int = 4096 * 4096    # and the largest image (width x height), checked before decoding
 
 
 @dataclass(frozen=True)
 class CloudSection:
     url: str = ""                      # empty: no cloud (calls unavailable, QR still works)
     token: str = ""
+    # wss:// is verified against the system's CAs, or this CA file (PEM, relative to the
+    # config file), or only against this pinned SHA-256 fingerprint of the cloud's certificate.
+    ca_file: str = ""
+    fingerprint: str = ""              # 64 hex digits, colons allowed
+    allow_insecure: bool = False       # ws:// to an address other than loopback (never in production)
+    heartbeat_seconds: float = 10.0    # a cloud silent this long (no pong) is taken for gone
 
 
 @dataclass(frozen=True)
@@ -262,6 +276,8 @@ REQUIRED = {
     "audio.speaker": ('"alsa:default"', '"alsa:DEVICE", "pulse:DEVICE", or "sink" (simulated)'),
 }
 
+MIN_TOKEN_CHARS = 16                # API tokens: guessing one over the network must be hopeless
+
 DEMO_CONFIG = ASSETS / "config" / "demo.toml"
 
 
@@ -284,7 +300,10 @@ _RANGES = {
     "osdp.baudrate": (9600, 230400), "osdp.address": (0, 126), "osdp.output": (0, 255),
     "camera.width": (16, 7680), "camera.height": (16, 4320), "camera.fps": (0.1, 120),
     "camera.stream_fps": (0.1, 30), "camera.stream_viewers": (0, 64),
-    "api.port": (0, 65535),
+    "api.port": (0, 65535), "api.max_connections": (8, 65536),
+    "api.header_timeout_seconds": (0.1, 600), "api.body_timeout_seconds": (0.1, 3600),
+    "api.max_frame_bytes": (1024, 256 << 20), "api.max_frame_pixels": (64 * 64, 1 << 28),
+    "cloud.heartbeat_seconds": (0.2, 300),
     "call.ring_timeout_seconds": (1, 600), "call.max_call_seconds": (5, 7200),
     "call.max_video_kbps": (300, 3000),
     "access.visitor_limit_hours": (0, 24 * 366), "access.dedupe_seconds": (0, 60),
@@ -296,19 +315,20 @@ _RANGES = {
 }
 
 
+MAX_CONFIG_BYTES = 1 << 20         # a config is a few KB; more is the wrong file
+
+
 def load(path: str | os.PathLike | None) -> Config:
-    """Read a config file; None gives the demo's (assets/config/demo.toml)."""
+    """Read a config file; None gives the demo's (assets/config/demo.toml). Only a
+    regular file of at most MAX_CONFIG_BYTES: a FIFO or /dev/zero is refused, not read."""
+    from .files import FileProblem, read_regular
     if path is None:
         path = DEMO_CONFIG
     p = Path(path)
     try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: config file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{p}: is a directory, expected a TOML file") from None
-    except OSError as e:
-        raise ConfigError(f"{p}: cannot read config file: {e.strerror}") from None
+        raw = read_regular(p, MAX_CONFIG_BYTES, "config file")
+    except FileProblem as e:
+        raise ConfigError(str(e)) from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -331,9 +351,41 @@ def from_dict(data: dict, source: str = "<dict>") -> Config:
             raise ConfigError(f"{source}: '{name}' must be a section ([{name}]), got {_describe(value)}")
         sections[name] = _build(known[name].type, value, name, source)
     config = Config(**sections, source=source)
+    validate(config)
+    return config
+
+
+def validate(config: Config) -> None:
+    """Every check of a config's content that `panel run` makes, in one place: `load`
+    calls it, so `panel config --check` and `panel run` refuse the same files with the
+    same line. (Whether this machine has the serial port or camera named is checked
+    when the panel opens them: a config is often checked on another machine.)"""
+    source = config.source
     _check_ranges(config, source)
     _check_required(config, source)
-    return config
+    _check_start_up(config, source)
+
+
+def _check_start_up(config: Config, source: str) -> None:
+    """What the parts would otherwise find out at start-up, with a traceback."""
+    from .ui.strings import language_problem
+    problem = language_problem(config.panel.language)
+    if problem:
+        raise ConfigError(f"{source}: {problem}")
+    g = config.gpio
+    pins = {"gpio.relay_pin": g.relay_pin} if config.door.backend == "gpio" else {}
+    pins |= {f"gpio.{k}": getattr(g, k) for k in ("contact_pin", "exit_pin", "tamper_pin") if getattr(g, k) >= 0}
+    used: dict[int, str] = {}
+    for where, pin in pins.items():
+        if pin in used:
+            raise ConfigError(f"{source}: '{where}' = {pin} is also '{used[pin]}': give each input and "
+                              f"output its own pin")
+        used[pin] = where
+    from .directory import PropertyError, load_property
+    try:
+        load_property(config.property_file)
+    except PropertyError as e:
+        raise ConfigError(f"{source}: 'directory.property_file': {e}") from None
 
 
 def _webhooks(value, source: str) -> tuple[WebhookSection, ...]:
@@ -433,8 +485,12 @@ def _check_ranges(config: Config, source: str) -> None:
         value = getattr(getattr(config, section), key)
         if not low <= value <= high:
             raise ConfigError(f"{source}: '{where}' = {value} is out of range ({low} to {high})")
-    if config.api.token and len(config.api.token) < 16:
-        raise ConfigError(f"{source}: 'api.token' is too short: use at least 16 characters, or leave it empty for a random one")
+    for key in ("token", "read_token"):
+        if 0 < len(getattr(config.api, key)) < MIN_TOKEN_CHARS:
+            raise ConfigError(f"{source}: 'api.{key}' is too short: use at least {MIN_TOKEN_CHARS} characters, "
+                              f"or leave it empty" + (" for a random one" if key == "token" else ""))
+    if config.api.read_token and config.api.read_token == config.api.token:
+        raise ConfigError(f"{source}: 'api.read_token' is the same as 'api.token': give the read-only token its own value")
     from .access.keys import load_trusted_keys
     try:
         load_trusted_keys(config.access.trusted_keys)
@@ -460,9 +516,49 @@ def _check_ranges(config: Config, source: str) -> None:
     if config.mqtt.open_payload and len(config.mqtt.open_payload) < 16:
         raise ConfigError(f"{source}: 'mqtt.open_payload' is too short: use a secret of at least 16 characters, "
                           f"or leave it empty to take no commands over MQTT")
+    _check_cloud(config, source)
     scbk = config.osdp.scbk
     if scbk and (len(scbk) != 32 or any(c not in "0123456789abcdefABCDEF" for c in scbk)):
         raise ConfigError(f"{source}: 'osdp.scbk' must be 32 hex digits (a 128-bit key), or empty for no secure channel")
+
+
+def _check_cloud(config: Config, source: str) -> None:
+    c = config.cloud
+    if not c.url:
+        return
+    scheme, _, rest = c.url.partition("://")
+    host = urllib.parse.urlsplit(c.url).hostname or ""
+    if scheme not in ("ws", "wss") or not rest:
+        raise ConfigError(f"{source}: 'cloud.url' = {c.url!r}: expected wss://HOST/PATH (or ws:// to this machine)")
+    if scheme == "ws" and not _loopback(host) and not c.allow_insecure:
+        raise ConfigError(f"{source}: 'cloud.url' = {c.url!r} is unencrypted (ws://) to another machine: use "
+                          f"wss://, or set 'cloud.allow_insecure' = true on a network you trust")
+    if c.fingerprint and not fingerprint_bytes(c.fingerprint):
+        raise ConfigError(f"{source}: 'cloud.fingerprint' must be the certificate's SHA-256 as 64 hex digits "
+                          f"(colons allowed), e.g. from `openssl x509 -noout -fingerprint -sha256`")
+    if c.ca_file and not config.path(c.ca_file).is_file():
+        raise ConfigError(f"{source}: 'cloud.ca_file' = {c.ca_file!r}: no such file ({config.path(c.ca_file)})")
+    if c.ca_file and c.fingerprint:
+        raise ConfigError(f"{source}: 'cloud.ca_file' and 'cloud.fingerprint' are both set: choose one")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def fingerprint_bytes(text: str) -> bytes | None:
+    """A SHA-256 fingerprint as written in the config (hex, colons allowed) -> its 32 bytes."""
+    digits = text.replace(":", "").strip()
+    try:
+        raw = bytes.fromhex(digits)
+    except ValueError:
+        return None
+    return raw if len(raw) == 32 else None
 
 
 def _describe(value) -> str:
