@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import aiohttp
 import cv2
 import numpy as np
@@ -13,13 +15,15 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
-async def panel(tmp_path):
+async def panel(tmp_path, caplog):
+    caplog.set_level(logging.WARNING)
     running = await start_panel(make_config(tmp_path, camera={"stream_viewers": 2, "stream_fps": 20.0}))
     try:
         yield running
     finally:
         await running.session.close()
         await running.stop()
+    assert not [r for r in caplog.records if r.exc_info], "a viewer leaving logged a traceback"
 
 
 async def parts(resp: aiohttp.ClientResponse, n: int) -> list[np.ndarray]:
