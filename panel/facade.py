@@ -25,6 +25,16 @@ class PanelFacade:
         self.app = app                  # panel.app.App: the parts, once built
         self.work = Workers()
 
+    feed = property(lambda self: self.app.integrations.feed)     # events_feed.EventsFeed: GET events/stream
+
+    def live_frame(self):
+        """The camera's latest frame (BGR), or None: GET camera/snapshot.jpg and stream.mjpeg."""
+        return self.app.camera.latest if self.app.camera else None
+
+    def camera_stream_limits(self) -> tuple[float, int]:
+        c = self.app.config.camera
+        return c.stream_fps, c.stream_viewers
+
     def status(self) -> dict:
         app = self.app
         s, cfg = app.shell.state, app.config
@@ -47,6 +57,7 @@ class PanelFacade:
             # "ok", "full" or "unavailable" (never opened, or failing); queued: entries held in memory
             # until the disk takes them; lost: dropped from a full memory queue.
             "store": {**app.store.health(), "queued": app.access_log.queued, "lost": app.access_log.lost},
+            **app.integrations.status(),            # "webhooks", "mqtt"
         }
 
     def _cloud(self) -> dict:

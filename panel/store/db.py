@@ -84,6 +84,12 @@ CREATE TABLE IF NOT EXISTS revocations (
     revoked_at    REAL NOT NULL,
     reason        TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS webhook_outbox (    -- schema 5: what [[webhooks]] deliver, in order
+    id       INTEGER PRIMARY KEY AUTOINCREMENT, -- delivery order and idempotency id
+    ts       REAL    NOT NULL,
+    kind     TEXT    NOT NULL,                  -- access | alarm | call | door | link
+    payload  TEXT    NOT NULL                   -- JSON; each webhook's cursor is in meta
+);
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -185,6 +191,10 @@ class Store:
         self._closed = False
         self.state, self.problem = "ok", ""
         self.on_health: Callable[[], None] = lambda: None     # called on the writing thread
+        # Set by panel.webhooks: the log kinds webhooks want (written with the entry, in its
+        # transaction) and how many undelivered events the webhook outbox keeps.
+        self.webhook_kinds: frozenset[str] = frozenset()
+        self.webhook_limit = 10_000
         # What the cloud sent while the disk said no: written by retry().
         self._held_residents: list[Resident] | None = None
         self._held_revocations: dict[str, tuple[float, str]] = {}
@@ -242,6 +252,7 @@ class Store:
         if "release_id" not in columns:   # schema 4 and older
             db.execute("ALTER TABLE access_log ADD COLUMN release_id TEXT NOT NULL DEFAULT ''")
         db.execute("CREATE INDEX IF NOT EXISTS access_release ON access_log(release_id) WHERE release_id != ''")
+        # webhook_outbox (schema 5) is a new table, created by _SCHEMA above; nothing to convert.
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -362,6 +373,8 @@ class Store:
                        "credential_id": credential_id}
             db.execute("INSERT INTO outbox (ts, kind, payload, event_id) VALUES (?, 'access', ?, ?)",
                        (ts, json.dumps(payload), event_id))
+            if kind in self.webhook_kinds:
+                self._webhook_insert(db, ts, kind, payload)
             pruned = self._prune(db, len_before=self._entries + 1)
         self._entries += 1 - pruned
         self._writable()
@@ -459,6 +472,44 @@ class Store:
         """Sent and not acknowledged: one more attempt counted (kept across restarts)."""
         with self._tx() as db:
             db.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (item_id,))
+
+    # -- webhook outbox (panel/webhooks.py) -----------------------------------------
+    def webhook_add(self, kind: str, payload: dict, ts: float) -> int:
+        """Queue a state event (call, door, link) for the webhooks; its id."""
+        with self._tx() as db:
+            return self._webhook_insert(db, ts, kind, payload)
+
+    def _webhook_insert(self, db, ts: float, kind: str, payload: dict) -> int:
+        item_id = db.execute("INSERT INTO webhook_outbox (ts, kind, payload) VALUES (?, ?, ?)",
+                             (ts, kind, json.dumps(payload))).lastrowid
+        # Bounded: beyond the limit the oldest go (a receiver that long away has lost them; its
+        # cursor then points before the oldest row and panel.webhooks counts what it skipped).
+        db.execute("DELETE FROM webhook_outbox WHERE id <= ?", (item_id - self.webhook_limit,))
+        return item_id
+
+    def webhook_after(self, after: int, limit: int = 50) -> list[OutboxItem]:
+        if self._db is None:
+            return []
+        with self._tx() as db:
+            rows = db.execute("SELECT id, ts, kind, payload FROM webhook_outbox WHERE id > ? ORDER BY id LIMIT ?",
+                              (after, limit)).fetchall()
+        return [OutboxItem(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    def webhook_count(self, after: int, kinds: frozenset[str]) -> tuple[int, int]:
+        """(events after `after` of these kinds, the newest id overall; 0 when empty)."""
+        if self._db is None:
+            return 0, 0
+        with self._tx() as db:
+            marks = ",".join("?" * len(kinds)) or "NULL"
+            count = db.execute(f"SELECT count(*) FROM webhook_outbox WHERE id > ? AND kind IN ({marks})",
+                               (after, *kinds)).fetchone()[0]
+            newest = db.execute("SELECT coalesce(max(id), 0) FROM webhook_outbox").fetchone()[0]
+        return count, newest
+
+    def webhook_forget(self, upto: int) -> None:
+        """Every webhook has delivered (or skipped) the events up to this id."""
+        with self._tx() as db:
+            db.execute("DELETE FROM webhook_outbox WHERE id <= ?", (upto,))
 
     # -- directory cache ----------------------------------------------------------
     def replace_residents(self, residents: list[Resident]) -> None:
