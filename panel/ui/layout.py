@@ -172,7 +172,7 @@ def _home(state: PanelState, view: View) -> list[Widget]:
                    extra={"fps": HOME_FPS, "fit": "contain", "guide": True}),
             Widget("qr_detail", "text", t("qr_detail"), Rect(left, finder.y + finder.h + s(16), width, caption_h),
                    style="muted"),
-            Widget("or", "divider", t("or"), divider),
+            Widget("or", "divider", t("either_or"), divider),
             _button("directory", t("directory"), button, ev.OpenDirectory(), style="primary_large",
                     detail=t("directory_hint"))]
 
