@@ -34,6 +34,10 @@ class DoorwayScene:
         self._shadow = _shadow(self._figure_size(), self.u)
         self._band = _light_band(height, max(8, round(160 * self.u)))
 
+    def empty(self) -> np.ndarray:
+        """The porch with nobody at it (a copy)."""
+        return self._background.copy()
+
     def _figure_size(self) -> tuple[int, int]:
         return round(380 * self.u), round(400 * self.u)      # width, height of the sprite
 

@@ -1,0 +1,36 @@
+"""The demo's camera (a visitor at a doorway) on a running panel: a QR key posted with
+POST camera/frame replaces the scene while held and opens the door; the screen shows the
+scene, mirrored, in its viewfinder."""
+
+from __future__ import annotations
+
+import pytest
+
+from hal.scenes import DoorwayCamera
+from panel.access.keys import public_key_text
+from tests.integration.test_qr_door import ISSUER, KID, credential, show
+from tests.support import make_config, start_panel, until
+
+
+@pytest.fixture
+async def panel(tmp_path):
+    config = make_config(tmp_path, access={"trusted_keys": {KID: public_key_text(ISSUER)}})
+    assert config.camera.source == "synthetic"          # what the demo config names
+    running = await start_panel(config)
+    try:
+        yield running
+    finally:
+        await running.session.close()
+        await running.stop()
+
+
+async def test_a_key_shown_to_the_doorway_camera_opens_the_door(panel):
+    camera = panel.app.camera
+    assert isinstance(camera, DoorwayCamera)
+    delivered = camera.frames_delivered
+    await until(lambda: camera.frames_delivered > delivered + 1, what="the scene delivering frames")
+    ui = await panel.get_json("/ui")
+    assert ui["screen"] == "home" and any(w["role"] == "video" for w in ui["widgets"])
+    await show(panel, credential())
+    await until(lambda: panel.app.strike.unlocked, what="relay energized")
+    assert (await panel.get_json("/ui"))["screen"] == "access_granted"
