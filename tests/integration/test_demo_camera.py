@@ -4,27 +4,13 @@ scene, mirrored, in its viewfinder."""
 
 from __future__ import annotations
 
-import pytest
-
 from hal.scenes import DoorwayCamera
-from panel.access.keys import public_key_text
-from tests.integration.test_qr_door import ISSUER, KID, credential, show
-from tests.support import make_config, start_panel, until
-
-
-@pytest.fixture
-async def panel(tmp_path):
-    config = make_config(tmp_path, access={"trusted_keys": {KID: public_key_text(ISSUER)}})
-    assert config.camera.source == "synthetic"          # what the demo config names
-    running = await start_panel(config)
-    try:
-        yield running
-    finally:
-        await running.session.close()
-        await running.stop()
+from tests.integration.test_qr_door import credential, panel, show  # noqa: F401  (panel: the fixture)
+from tests.support import until
 
 
 async def test_a_key_shown_to_the_doorway_camera_opens_the_door(panel):
+    assert panel.app.config.camera.source == "synthetic"      # what the demo config names
     camera = panel.app.camera
     assert isinstance(camera, DoorwayCamera)
     delivered = camera.frames_delivered
