@@ -208,7 +208,8 @@ class OpenCvCamera(Camera):
 def open_camera(source: str, width: int, height: int, fps: float, **kwargs) -> Camera:
     """The camera a config's `source` names: synthetic, a device index, a folder, or anything OpenCV opens."""
     if source == "synthetic":
-        return SyntheticCamera(width, height, fps, **kwargs)
+        from hal.scenes import DoorwayCamera        # a visitor at a doorway (imported here: it builds on SyntheticCamera)
+        return DoorwayCamera(width, height, fps, **kwargs)
     if source.isdigit():
         return OpenCvCamera(int(source), width, height, fps, **kwargs)
     path = Path(source)
@@ -220,12 +221,49 @@ def open_camera(source: str, width: int, height: int, fps: float, **kwargs) -> C
     return OpenCvCamera(source, width, height, fps, **kwargs)
 
 
-def decode_image(data: bytes) -> np.ndarray | None:
-    """An encoded image (PNG, JPEG, ...) as a BGR frame, or None if it is not one."""
-    if not data:
+class ImageTooLarge(CameraError):
+    """An encoded image whose header says it would decode to more pixels than allowed."""
+
+
+def image_size(data: bytes) -> tuple[str, int, int] | None:
+    """("png" | "jpeg", width, height) from the header alone (PNG IHDR, JPEG SOF), or None
+    when the bytes are neither. Nothing is decoded: a few bytes say what decoding would cost."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
+        return "png", int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:2] != b"\xff\xd8":
         return None
-    frame = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    return frame
+    i = 2
+    while i + 9 <= len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:                  # fill byte before a marker
+            i += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:     # markers without a length
+            i += 2
+            continue
+        if marker in _JPEG_SOF:
+            return "jpeg", int.from_bytes(data[i + 7:i + 9], "big"), int.from_bytes(data[i + 5:i + 7], "big")
+        if marker == 0xDA:                  # scan data before any frame header: not a JPEG we read
+            return None
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+    return None
+
+
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def decode_image(data: bytes, max_pixels: int | None = None) -> np.ndarray | None:
+    """A PNG or JPEG image as a BGR frame, or None if it is not one. With `max_pixels`, an
+    image whose header names more pixels raises ImageTooLarge before any decoding."""
+    info = image_size(data) if data else None
+    if info is None:
+        return None
+    kind, width, height = info
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageTooLarge(f"the {kind.upper()} image is {width}x{height} = {width * height} pixels")
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
 
 
 def encode_jpeg(frame: np.ndarray, quality: int = 80) -> bytes:

@@ -159,7 +159,10 @@ def _run(config, headless: bool, demo: bool, extra_lines: list[str] = (), before
         mode = "in a window" if info.window else "headless"
         print(f"Entry panel {__version__} running {mode}{' (demo)' if demo else ''}", flush=True)
         print(f"Local API: {info.api_url}  token: {info.token}", flush=True)
-        print(f"  try: curl -H 'Authorization: Bearer {info.token}' {info.api_url}/status", flush=True)
+        if info.fingerprint:
+            print(f"  TLS certificate SHA-256: {info.fingerprint}  (self-signed: compare before trusting it)", flush=True)
+        insecure = "-k " if info.fingerprint else ""
+        print(f"  try: curl {insecure}-H 'Authorization: Bearer {info.token}' {info.api_url}/status", flush=True)
         for line in extra_lines:
             print(line, flush=True)
         print("Press Ctrl-C to stop.", flush=True)
@@ -199,10 +202,11 @@ def _credential(args) -> int:
         print(f"wrote {out} (keep it off the panels). For the panel config:")
         print(f'[access]\ntrusted_keys = {{ "{args.kid}" = "{public_key_text(key)}" }}')
         return 0
+    from .files import FileProblem, read_regular
     try:
-        key = load_private_key(Path(args.key).read_text().strip())
-    except OSError as e:
-        raise ConfigError(f"{args.key}: cannot read issuer key: {e.strerror}") from None
+        key = load_private_key(read_regular(args.key, 64 * 1024, "issuer key file").decode("utf-8", "replace").strip())
+    except FileProblem as e:
+        raise ConfigError(str(e)) from None
     except ValueError as e:
         raise ConfigError(f"{args.key}: not an issuer key: {e}") from None
     if args.hours <= 0:

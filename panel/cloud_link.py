@@ -12,8 +12,9 @@ from collections.abc import Callable
 from hal.audio import open_microphone, open_speaker
 
 from .call.service import CallService
-from .call.signaling import SignalingClient
-from .config import Config
+from .call.signaling import SignalingClient, check, tls_for
+from .config import Config, fingerprint_bytes
+from .core import effects as fx
 from .gatekeeper import Gatekeeper
 from .store import Store
 from .sync import CloudSync
@@ -24,7 +25,10 @@ class CloudLink:
                  dispatch: Callable[[object], list]):
         cfg = config
         self.speaker = open_speaker(cfg.audio.speaker)
-        self.signaling = SignalingClient(cfg.cloud.url, cfg.cloud.token, self._on_message, self._on_link)
+        c = cfg.cloud
+        tls = tls_for(c.url, str(cfg.path(c.ca_file)) if c.ca_file else "", fingerprint_bytes(c.fingerprint))
+        self.signaling = SignalingClient(c.url, c.token, self._on_message, self._on_link, tls=tls,
+                                         heartbeat=c.heartbeat_seconds)
         self.sync = CloudSync(self.signaling, store, on_directory=gate.on_directory,
                               on_revocations=gate.on_revocations, on_settings=gate.on_settings)
         self.calls = CallService(
@@ -34,6 +38,13 @@ class CloudLink:
             dispatch=dispatch, may_unlock=gate.may_unlock,
             ice_addresses=cfg.call.ice_addresses, max_video_kbps=cfg.call.max_video_kbps)
 
+    def carriers(self) -> list[tuple[type, Callable]]:
+        """The core's effects the call service carries out."""
+        calls = self.calls
+        return [(fx.StartCall, lambda e: calls.start_call(e.call_id, e.resident_id)),
+                (fx.StopCall, lambda e: calls.stop_call(e.call_id, e.reason)),
+                (fx.DoorOutcome, calls.door_outcome)]
+
     def loops(self) -> dict:
         """The long-lived loops to run, by name."""
         return {"cloud link": self.signaling.run, "log upload": self.sync.run}
@@ -42,10 +53,27 @@ class CloudLink:
         await self.calls.close()
 
     def _on_message(self, m: dict) -> None:
-        if m["type"] in CloudSync.TYPES:
+        """Route a message to the part that speaks its type, once its fields are checked."""
+        kind = m.get("type")
+        fields = CloudSync.FIELDS.get(kind) or CallService.FIELDS.get(kind)
+        complain = self.signaling.complain
+        if fields is None:
+            complain("unknown type", "cloud sent a message of unknown type %r; ignored", str(kind)[:40])
+            return
+        problem = check(m, fields)
+        if problem:
+            complain(f"bad {kind}", "cloud sent a %r message that cannot be used (%s); ignored", kind, problem)
+        elif kind in CloudSync.FIELDS:
             self.sync.on_message(m)
         else:
             self.calls.on_message(m)
+
+    @property
+    def status(self) -> dict:
+        """The link for GET status: up or down, and why it is down when known."""
+        if self.signaling.connected:
+            return {"link": "up"}
+        return {"link": "down", **({"problem": self.signaling.problem} if self.signaling.problem else {})}
 
     def _on_link(self, up: bool) -> None:
         self.sync.on_link(up)

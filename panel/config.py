@@ -24,6 +24,7 @@ import os
 import tomllib
 import types
 import typing
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -101,6 +102,10 @@ class CameraSection:
     width: int = 640
     height: int = 480
     fps: float = 10.0
+    # GET camera/stream.mjpeg (MJPEG for browsers, Home Assistant, recorders): at most this
+    # many frames a second, to at most this many viewers at once.
+    stream_fps: float = 5.0
+    stream_viewers: int = 4
 
 
 @dataclass(frozen=True)
@@ -113,13 +118,26 @@ class AudioSection:
 class ApiSection:
     host: str = "127.0.0.1"
     port: int = 8780                   # 0 = any free port (printed at start)
-    token: str = ""                    # empty = a random token each start (printed)
+    token: str = ""                    # control: every route; empty = a random token each start (printed)
+    read_token: str = ""               # read-only: GET status, events, snapshots, screen, ui; empty = none
+    tls: Literal["auto", "on", "off"] = "auto"   # auto: HTTPS unless host is loopback (self-signed, state dir)
+    max_connections: int = 256         # open connections at once (also kept under the open-file limit)
+    header_timeout_seconds: float = 20.0   # a connection sends a complete request head within this
+    body_timeout_seconds: float = 30.0     # and a request's body within this
+    max_frame_bytes: int = 8 << 20     # POST camera/frame: the largest body
+    max_frame_pixels: int = 4096 * 4096    # and the largest image (width x height), checked before decoding
 
 
 @dataclass(frozen=True)
 class CloudSection:
     url: str = ""                      # empty: no cloud (calls unavailable, QR still works)
     token: str = ""
+    # wss:// is verified against the system's CAs, or this CA file (PEM, relative to the
+    # config file), or only against this pinned SHA-256 fingerprint of the cloud's certificate.
+    ca_file: str = ""
+    fingerprint: str = ""              # 64 hex digits, colons allowed
+    allow_insecure: bool = False       # ws:// to an address other than loopback (never in production)
+    heartbeat_seconds: float = 10.0    # a cloud silent this long (no pong) is taken for gone
 
 
 @dataclass(frozen=True)
@@ -174,6 +192,57 @@ class AccessSection:
 
 
 @dataclass(frozen=True)
+class StoreSection:
+    # The access log on the state folder's disk (an SD card on a Pi): the oldest entries
+    # go first, uploaded ones before any still waiting for the cloud.
+    max_entries: int = 50_000
+    max_age_days: float = 90.0
+    max_bytes: int = 512 * 1024 * 1024
+    # Snapshots are scaled down and re-encoded to fit before they are stored or uploaded.
+    snapshot_max_side: int = 640       # pixels, the longer side
+    snapshot_quality: int = 75         # JPEG quality to start from (lowered to fit the byte cap)
+    snapshot_max_bytes: int = 96_000
+    # While the disk will not take writes: entries wait in memory, up to this many
+    # (the oldest is lost beyond it, logged) and this many bytes of snapshots
+    # (beyond it an entry waits without its snapshot).
+    queue_entries: int = 1000
+    queue_bytes: int = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MqttSection:
+    """[mqtt] (panel/mqtt.py): states and events on a broker, Home Assistant discovery."""
+    host: str = ""                     # empty: no MQTT
+    port: int = 1883
+    username: str = ""
+    password: str = ""
+    tls: bool = False                  # TLS to the broker (system CAs, or ca_file)
+    ca_file: str = ""
+    topic_prefix: str = ""             # empty: "entry-panel/<door_id>"
+    discovery: bool = True             # Home Assistant MQTT discovery
+    discovery_prefix: str = "homeassistant"
+    # The open-door command's payload: a secret of 16+ characters (the lock's payload_open);
+    # empty: the panel takes no commands over MQTT.
+    open_payload: str = ""
+    camera_interval_seconds: float = 10.0   # the camera entity's picture; 0: only with each access
+    queue_messages: int = 1000         # events kept while the broker is away (the oldest go beyond)
+
+
+WEBHOOK_KINDS = ("access", "alarm", "call", "door", "link")
+
+
+@dataclass(frozen=True)
+class WebhookSection:
+    """One [[webhooks]] table: a signed JSON POST per event (panel/webhooks.py)."""
+    url: str = ""                      # required: http(s)://...
+    secret: str = ""                   # required: the HMAC-SHA256 key, at least 16 characters
+    events: list[str] = field(default_factory=lambda: ["access", "alarm", "call", "door"])
+    max_queued: int = 10_000           # undelivered events kept while the receiver is away
+    timeout_seconds: float = 10.0
+    retry_max_seconds: float = 60.0    # the back-off between attempts doubles from 0.5 s up to this
+
+
+@dataclass(frozen=True)
 class Config:
     panel: PanelSection = field(default_factory=PanelSection)
     screen: ScreenSection = field(default_factory=ScreenSection)
@@ -189,6 +258,9 @@ class Config:
     sip: SipSection = field(default_factory=SipSection)
     directory: DirectorySection = field(default_factory=DirectorySection)
     access: AccessSection = field(default_factory=AccessSection)
+    store: StoreSection = field(default_factory=StoreSection)
+    mqtt: MqttSection = field(default_factory=MqttSection)
+    webhooks: tuple[WebhookSection, ...] = ()     # [[webhooks]]: an array of tables
     source: str = "<defaults>"         # the file this came from (not a TOML key)
 
     @property
@@ -224,6 +296,8 @@ REQUIRED = {
     "audio.speaker": ('"alsa:default"', '"alsa:DEVICE", "pulse:DEVICE", or "sink" (simulated)'),
 }
 
+MIN_TOKEN_CHARS = 16                # API tokens: guessing one over the network must be hopeless
+
 DEMO_CONFIG = ASSETS / "config" / "demo.toml"
 
 
@@ -245,27 +319,37 @@ _RANGES = {
     "modbus.timeout_seconds": (0.01, 10),
     "osdp.baudrate": (9600, 230400), "osdp.address": (0, 126), "osdp.output": (0, 255),
     "camera.width": (16, 7680), "camera.height": (16, 4320), "camera.fps": (0.1, 120),
-    "api.port": (0, 65535),
+    "camera.stream_fps": (0.1, 30), "camera.stream_viewers": (0, 64),
+    "api.port": (0, 65535), "api.max_connections": (8, 65536),
+    "api.header_timeout_seconds": (0.1, 600), "api.body_timeout_seconds": (0.1, 3600),
+    "api.max_frame_bytes": (1024, 256 << 20), "api.max_frame_pixels": (64 * 64, 1 << 28),
+    "cloud.heartbeat_seconds": (0.2, 300),
     "call.ring_timeout_seconds": (1, 600), "call.max_call_seconds": (5, 7200),
     "call.max_video_kbps": (300, 3000), "sip.register_expires": (1, 86400),
     "sip.media_timeout_seconds": (1, 300), "sip.door_code_attempts": (1, 20),
     "access.visitor_limit_hours": (0, 24 * 366), "access.dedupe_seconds": (0, 60),
+    "store.max_entries": (10, 10_000_000), "store.max_age_days": (1, 3660),
+    "store.max_bytes": (1024 * 1024, 1 << 40), "store.snapshot_max_side": (64, 4096),
+    "store.snapshot_quality": (20, 95), "store.snapshot_max_bytes": (8_000, 1_000_000),
+    "store.queue_entries": (10, 100_000),
+    "mqtt.port": (1, 65535), "mqtt.camera_interval_seconds": (0, 86400), "mqtt.queue_messages": (10, 1_000_000), "store.queue_bytes": (0, 1 << 30),
 }
 
 
+MAX_CONFIG_BYTES = 1 << 20         # a config is a few KB; more is the wrong file
+
+
 def load(path: str | os.PathLike | None) -> Config:
-    """Read a config file; None gives the demo's (assets/config/demo.toml)."""
+    """Read a config file; None gives the demo's (assets/config/demo.toml). Only a
+    regular file of at most MAX_CONFIG_BYTES: a FIFO or /dev/zero is refused, not read."""
+    from .files import FileProblem, read_regular
     if path is None:
         path = DEMO_CONFIG
     p = Path(path)
     try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: config file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{p}: is a directory, expected a TOML file") from None
-    except OSError as e:
-        raise ConfigError(f"{p}: cannot read config file: {e.strerror}") from None
+        raw = read_regular(p, MAX_CONFIG_BYTES, "config file")
+    except FileProblem as e:
+        raise ConfigError(str(e)) from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -281,13 +365,70 @@ def from_dict(data: dict, source: str = "<dict>") -> Config:
     for name, value in data.items():
         if name not in known:
             raise ConfigError(f"{source}: unknown section [{name}]{_suggest(name, known)}")
+        if name == "webhooks":
+            sections[name] = _webhooks(value, source)
+            continue
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: '{name}' must be a section ([{name}]), got {_describe(value)}")
         sections[name] = _build(known[name].type, value, name, source)
     config = Config(**sections, source=source)
+    validate(config)
+    return config
+
+
+def validate(config: Config) -> None:
+    """Every check of a config's content that `panel run` makes, in one place: `load`
+    calls it, so `panel config --check` and `panel run` refuse the same files with the
+    same line. (Whether this machine has the serial port or camera named is checked
+    when the panel opens them: a config is often checked on another machine.)"""
+    source = config.source
     _check_ranges(config, source)
     _check_required(config, source)
-    return config
+    _check_start_up(config, source)
+
+
+def _check_start_up(config: Config, source: str) -> None:
+    """What the parts would otherwise find out at start-up, with a traceback."""
+    from .ui.strings import language_problem
+    problem = language_problem(config.panel.language)
+    if problem:
+        raise ConfigError(f"{source}: {problem}")
+    g = config.gpio
+    pins = {"gpio.relay_pin": g.relay_pin} if config.door.backend == "gpio" else {}
+    pins |= {f"gpio.{k}": getattr(g, k) for k in ("contact_pin", "exit_pin", "tamper_pin") if getattr(g, k) >= 0}
+    used: dict[int, str] = {}
+    for where, pin in pins.items():
+        if pin in used:
+            raise ConfigError(f"{source}: '{where}' = {pin} is also '{used[pin]}': give each input and "
+                              f"output its own pin")
+        used[pin] = where
+    from .directory import PropertyError, load_property
+    try:
+        load_property(config.property_file)
+    except PropertyError as e:
+        raise ConfigError(f"{source}: 'directory.property_file': {e}") from None
+
+
+def _webhooks(value, source: str) -> tuple[WebhookSection, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError(f"{source}: 'webhooks' must be an array of tables: write each as [[webhooks]] "
+                          f"with url, secret and events")
+    hooks = tuple(_build(WebhookSection, v, f"webhooks[{i}]", source) for i, v in enumerate(value))
+    for i, hook in enumerate(hooks):
+        where = f"{source}: 'webhooks[{i}]"
+        if not hook.url.startswith(("http://", "https://")):
+            raise ConfigError(f"{where}.url' = {hook.url!r}: expected an http:// or https:// URL")
+        if len(hook.secret) < 16:
+            raise ConfigError(f"{where}.secret' must be at least 16 characters (the receiver verifies "
+                              f"signatures with it)")
+        for kind in hook.events:
+            if kind not in WEBHOOK_KINDS:
+                raise ConfigError(f"{where}.events' names {kind!r}: choose from {', '.join(WEBHOOK_KINDS)}")
+        if not (10 <= hook.max_queued <= 1_000_000 and 0.5 <= hook.timeout_seconds <= 120
+                and 0.5 <= hook.retry_max_seconds <= 3600):
+            raise ConfigError(f"{where}': max_queued must be 10 to 1000000, timeout_seconds 0.5 to 120, "
+                              f"retry_max_seconds 0.5 to 3600")
+    return hooks
 
 
 def _check_required(config: Config, source: str) -> None:
@@ -369,8 +510,12 @@ def _check_ranges(config: Config, source: str) -> None:
         value = getattr(getattr(config, section), key)
         if not low <= value <= high:
             raise ConfigError(f"{source}: '{where}' = {value} is out of range ({low} to {high})")
-    if config.api.token and len(config.api.token) < 16:
-        raise ConfigError(f"{source}: 'api.token' is too short: use at least 16 characters, or leave it empty for a random one")
+    for key in ("token", "read_token"):
+        if 0 < len(getattr(config.api, key)) < MIN_TOKEN_CHARS:
+            raise ConfigError(f"{source}: 'api.{key}' is too short: use at least {MIN_TOKEN_CHARS} characters, "
+                              f"or leave it empty" + (" for a random one" if key == "token" else ""))
+    if config.api.read_token and config.api.read_token == config.api.token:
+        raise ConfigError(f"{source}: 'api.read_token' is the same as 'api.token': give the read-only token its own value")
     from .access.keys import load_trusted_keys
     try:
         load_trusted_keys(config.access.trusted_keys)
@@ -401,6 +546,10 @@ def _check_ranges(config: Config, source: str) -> None:
                           f"(0-9, *, #, A-D), or empty for none")
     if config.sip.accounts and not _is_host_port(config.sip.listen):
         raise ConfigError(f"{source}: 'sip.listen' = {config.sip.listen!r}: expected host:port, e.g. \"0.0.0.0:5060\"")
+    if config.mqtt.open_payload and len(config.mqtt.open_payload) < 16:
+        raise ConfigError(f"{source}: 'mqtt.open_payload' is too short: use a secret of at least 16 characters, "
+                          f"or leave it empty to take no commands over MQTT")
+    _check_cloud(config, source)
     scbk = config.osdp.scbk
     if scbk and (len(scbk) != 32 or any(c not in "0123456789abcdefABCDEF" for c in scbk)):
         raise ConfigError(f"{source}: 'osdp.scbk' must be 32 hex digits (a 128-bit key), or empty for no secure channel")
@@ -409,6 +558,45 @@ def _check_ranges(config: Config, source: str) -> None:
 def _is_host_port(text: str) -> bool:
     host, _, port = text.rpartition(":")
     return bool(host) and port.isdigit() and int(port) <= 65535
+
+
+def _check_cloud(config: Config, source: str) -> None:
+    c = config.cloud
+    if not c.url:
+        return
+    scheme, _, rest = c.url.partition("://")
+    host = urllib.parse.urlsplit(c.url).hostname or ""
+    if scheme not in ("ws", "wss") or not rest:
+        raise ConfigError(f"{source}: 'cloud.url' = {c.url!r}: expected wss://HOST/PATH (or ws:// to this machine)")
+    if scheme == "ws" and not _loopback(host) and not c.allow_insecure:
+        raise ConfigError(f"{source}: 'cloud.url' = {c.url!r} is unencrypted (ws://) to another machine: use "
+                          f"wss://, or set 'cloud.allow_insecure' = true on a network you trust")
+    if c.fingerprint and not fingerprint_bytes(c.fingerprint):
+        raise ConfigError(f"{source}: 'cloud.fingerprint' must be the certificate's SHA-256 as 64 hex digits "
+                          f"(colons allowed), e.g. from `openssl x509 -noout -fingerprint -sha256`")
+    if c.ca_file and not config.path(c.ca_file).is_file():
+        raise ConfigError(f"{source}: 'cloud.ca_file' = {c.ca_file!r}: no such file ({config.path(c.ca_file)})")
+    if c.ca_file and c.fingerprint:
+        raise ConfigError(f"{source}: 'cloud.ca_file' and 'cloud.fingerprint' are both set: choose one")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def fingerprint_bytes(text: str) -> bytes | None:
+    """A SHA-256 fingerprint as written in the config (hex, colons allowed) -> its 32 bytes."""
+    digits = text.replace(":", "").strip()
+    try:
+        raw = bytes.fromhex(digits)
+    except ValueError:
+        return None
+    return raw if len(raw) == 32 else None
 
 
 def _describe(value) -> str:
@@ -433,6 +621,10 @@ def example_toml() -> str:
     names the first key still to be chosen."""
     lines = ["# Every key with its default. Keys marked REQUIRED have none: uncomment and choose.", ""]
     for section in dataclasses.fields(Config):
+        if section.name == "webhooks":
+            lines += ["# [[webhooks]]    # any number: url, secret (16+ characters), events, max_queued, "
+                      "timeout_seconds", '# url = "https://example.net/panel"', ""]
+            continue
         if section.name == "source":
             continue
         lines.append(f"[{section.name}]")

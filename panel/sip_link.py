@@ -14,6 +14,7 @@ from collections.abc import Callable
 from hal.audio import open_microphone, open_speaker
 
 from .config import Config
+from .core import effects as fx
 from .core import events as ev
 from .directory import load_property
 from .sip.register import Account
@@ -51,6 +52,15 @@ class SipLink:
         await self.ua.start()
         self._availability()
 
+    def carriers(self, cloud_link=None) -> list[tuple[type, Callable]]:
+        """The call effects through the CallRouter; the cloud link's others as they are."""
+        router = CallRouter(self.calls, cloud_link.calls if cloud_link else None)
+        routed = (fx.StartCall, fx.StopCall, fx.DoorOutcome)
+        others = [(e, fn) for e, fn in (cloud_link.carriers() if cloud_link else []) if e not in routed]
+        return [(fx.StartCall, lambda e: router.start_call(e.call_id, e.resident_id)),
+                (fx.StopCall, lambda e: router.stop_call(e.call_id, e.reason)),
+                (fx.DoorOutcome, router.door_outcome), *others]
+
     def loops(self) -> dict:
         return {f"sip registration {r.account.uri}": r.run for r in self.ua.registrations}
 
@@ -71,20 +81,29 @@ class SipLink:
 class CallRouter:
     """StartCall / StopCall to the SIP service for residents with a SIP URI, else to the cloud's."""
 
-    def __init__(self, sip: SipCallService | None, cloud):
+    KEEP = 16           # the latest SIP call ids remembered (a door outcome comes after the call)
+
+    def __init__(self, sip: SipCallService, cloud):
         self.sip, self.cloud = sip, cloud
-        self._sip_calls: set[str] = set()
+        self._sip_calls: dict[str, None] = {}      # in order, at most KEEP
 
     def start_call(self, call_id: str, resident_id: str) -> None:
-        if self.sip is not None and (self.cloud is None or self.sip.handles(resident_id)):
-            self._sip_calls.add(call_id)
+        if self.cloud is None or self.sip.handles(resident_id):
+            self._sip_calls[call_id] = None
+            while len(self._sip_calls) > self.KEEP:
+                del self._sip_calls[next(iter(self._sip_calls))]
             self.sip.start_call(call_id, resident_id)
-        elif self.cloud is not None:
+        else:
             self.cloud.start_call(call_id, resident_id)
 
     def stop_call(self, call_id: str, reason: str) -> None:
         if call_id in self._sip_calls:
-            self._sip_calls.discard(call_id)
             self.sip.stop_call(call_id, reason)
         elif self.cloud is not None:
             self.cloud.stop_call(call_id, reason)
+
+    def door_outcome(self, outcome) -> None:
+        """A release asked in a SIP call has no device to reply to (the panel hangs up);
+        the others are the cloud's."""
+        if outcome.call_id not in self._sip_calls and self.cloud is not None:
+            self.cloud.door_outcome(outcome)

@@ -38,6 +38,8 @@ POINTS = {
     "api.touch.done": "the panel handled the tap (screen)",
     "api.frame.received": "POST camera/frame body read, before it is decoded (bytes)",
     "api.frame.injected": "the frame decoded and handed to the camera",
+    # panel/api/workers.py
+    "api.work.start": "one of the API's own threads starts a job (what: screen, frame, events, snapshot)",
     # panel/ui/display.py
     "ui.update.start": "Display.update: layout of the state begins (screen)",
     "ui.update.end": "Display.update done (drawn: whether the screen was redrawn)",

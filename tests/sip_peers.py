@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -76,14 +78,38 @@ async def _answers_sip(port: int, timeout: float = 10.0) -> None:
                     raise AssertionError(f"nothing answers SIP on udp:127.0.0.1:{port}") from None
 
 
+def _signal_group(pgid: int, sig: int) -> bool:
+    try:
+        os.killpg(pgid, sig)
+        return True
+    except ProcessLookupError:
+        return False
+
+
 async def _stop(proc: asyncio.subprocess.Process | None) -> None:
-    if proc is not None and proc.returncode is None:
-        proc.terminate()
+    """Stop a peer and every process it forked (Kamailio's children outlive a main
+    process that dies first): each peer runs in its own process group, ended whole."""
+    if proc is None:
+        return
+    if proc.returncode is None:
+        _signal_group(proc.pid, signal.SIGTERM)
         try:
             await asyncio.wait_for(proc.wait(), 5)
         except TimeoutError:
-            proc.kill()
-            await proc.wait()
+            pass
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 5
+    while _signal_group(proc.pid, signal.SIGTERM if loop.time() < end - 3 else signal.SIGKILL):
+        if loop.time() > end:
+            raise AssertionError(f"processes of group {proc.pid} do not stop")
+        await asyncio.sleep(0.05)
+    if proc.returncode is None:
+        await proc.wait()
+
+
+def group_alive(proc: asyncio.subprocess.Process) -> bool:
+    """Some process of the peer's group is still there."""
+    return _signal_group(proc.pid, 0)
 
 
 KAMAILIO_CFG = """#!KAMAILIO
@@ -177,7 +203,7 @@ class Kamailio:
         self.proc = await asyncio.create_subprocess_exec(
             binary, "-f", str(cfg), "-DD", "-E", "-m", "16", "-M", "4", "-Y", str(self.dir),
             "-P", str(self.dir / "kamailio.pid"), "-w", str(self.dir),
-            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         try:
             await _answers_sip(self.port)
         except AssertionError:
@@ -263,7 +289,8 @@ class Baresip:
         (self.dir / "contacts").write_text("")
         self.log = open(self.dir / "baresip.log", "wb")
         self.proc = await asyncio.create_subprocess_exec(
-            binary, "-f", str(self.dir), "-v", stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            binary, "-f", str(self.dir), "-v", stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True)
         loop = asyncio.get_running_loop()
         end = loop.time() + 10
         while True:

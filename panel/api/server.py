@@ -1,31 +1,32 @@
 """The local HTTP API (/api/v1) on aiohttp, for integrators and HIL rigs.
 
-Every route needs `Authorization: Bearer <token>`. Errors are JSON
-(`{"error": "..."}`) with a 4xx status; a handler that fails unexpectedly answers
-500 with JSON too, and the panel keeps running.
+Every route needs `Authorization: Bearer <token>`: `api.token` for everything,
+`api.read_token` for GET routes only (auth.py, with back-off for a client that keeps
+guessing). Errors are JSON (`{"error": "..."}`) with a 4xx status; a handler that
+fails unexpectedly answers 500 with JSON too, and the panel keeps running. Bodies are
+read within limits (bodies.py), connections are bounded and timed (connections.py),
+and the API speaks HTTPS with its own certificate when it listens beyond loopback (tls.py).
 """
 
 from __future__ import annotations
 
-import hmac
-import json
 import logging
+from pathlib import Path
 from typing import Protocol
 
 from aiohttp import web
 
 from .. import trace
+from . import camera, stream, tls
+from .auth import Auth
+from .bodies import read_image, read_json
+from .connections import Listener
+from .errors import ApiError, Busy, Rejected, TooLarge
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
-MAX_FRAME_BYTES = 16 * 1024 * 1024
-
-
-class Rejected(Exception):
-    """The panel refuses what the caller asked for, saying why (the API answers 400).
-
-    The panel side raises this, never an HTTP error: HTTP stays in this module."""
+__all__ = ["ApiServer", "ApiError", "Busy", "Panel", "Rejected", "TooLarge", "make_app"]
 
 
 class Panel(Protocol):
@@ -41,29 +42,35 @@ class Panel(Protocol):
     def open_door(self, who: str) -> dict: ...
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
+def error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    response = web.json_response({"error": message}, status=status, headers=headers)
+    if headers and headers.get("Connection") == "close":
+        response.force_close()
+    return response
 
 
-def error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+def make_app(panel: Panel, auth: Auth, settings, busy: set | None = None) -> web.Application:
+    """The API's routes over `panel`; `settings` is config.ApiSection (limits and timeouts);
+    `busy` collects the connections running a request (connections.Listener spares them)."""
+    busy = set() if busy is None else busy
 
-
-def make_app(panel: Panel, token: str) -> web.Application:
     @web.middleware
     async def guard(request: web.Request, handler):
-        if request.path.startswith(PREFIX):
-            given = request.headers.get("Authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-                resp = error(401, "missing or wrong bearer token (Authorization: Bearer <token>)")
-                resp.headers["WWW-Authenticate"] = 'Bearer realm="entry-panel"'
-                return resp
         try:
-            return await handler(request)
+            if request.path.startswith(PREFIX):
+                auth.check(request.remote or "?", request.headers.get("Authorization", ""),
+                           control=request.method not in ("GET", "HEAD"))
+            busy.add(request.protocol)
+            try:
+                return await handler(request)
+            finally:
+                busy.discard(request.protocol)
         except ApiError as e:
-            return error(e.status, str(e))
+            return error(e.status, str(e), e.headers)
+        except TooLarge as e:
+            return error(413, str(e))
+        except Busy as e:
+            return error(503, str(e), {"Retry-After": "1"})
         except Rejected as e:
             return error(400, str(e))
         except web.HTTPException as e:
@@ -75,7 +82,7 @@ def make_app(panel: Panel, token: str) -> web.Application:
             log.exception("API handler failed: %s %s", request.method, request.path)
             return error(500, "internal error; see the panel log")
 
-    app = web.Application(middlewares=[guard], client_max_size=MAX_FRAME_BYTES)
+    app = web.Application(middlewares=[guard], client_max_size=settings.max_frame_bytes)
     routes = web.RouteTableDef()
 
     @routes.get(PREFIX + "/status")
@@ -111,7 +118,7 @@ def make_app(panel: Panel, token: str) -> web.Application:
 
     @routes.post(PREFIX + "/touch")
     async def touch(request):
-        body = await _json_body(request)
+        body = await read_json(request, settings.body_timeout_seconds)
         x, y = _point(body, 'expected {"x": number, "y": number} in screen pixels')
         to = None
         if "to" in body:       # a swipe: the finger lifted somewhere else
@@ -123,7 +130,7 @@ def make_app(panel: Panel, token: str) -> web.Application:
 
     @routes.post(PREFIX + "/camera/frame")
     async def camera_frame(request):
-        data = await request.read()
+        data = await read_image(request, settings.body_timeout_seconds, settings.max_frame_bytes)
         if not data:
             raise ApiError(400, "expected an image (PNG, JPEG, ...) as the request body")
         trace.point("api.frame.received", bytes=len(data))
@@ -133,13 +140,15 @@ def make_app(panel: Panel, token: str) -> web.Application:
 
     @routes.post(PREFIX + "/door/open")
     async def door_open(request):
-        body = await _json_body(request, optional=True)
+        body = await read_json(request, settings.body_timeout_seconds, optional=True)
         who = body.get("who", "")
         if not isinstance(who, str) or len(who) > 200:
             raise ApiError(400, '"who" must be a string of at most 200 characters')
         return web.json_response(panel.open_door(who))
 
     app.add_routes(routes)
+    for module in (stream, camera):     # events/stream; camera/snapshot.jpg, camera/stream.mjpeg
+        app.add_routes(module.routes(panel, PREFIX))
     return app
 
 
@@ -164,41 +173,50 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
     return value
 
 
-async def _json_body(request: web.Request, optional: bool = False) -> dict:
-    raw = await request.read()
-    if not raw.strip():
-        if optional:
-            return {}
-        raise ApiError(400, "expected a JSON object as the request body")
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ApiError(400, "request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "expected a JSON object as the request body")
-    return body
-
-
 class ApiServer:
-    """Runs the API on host:port; `port` is the real one after start (config may say 0)."""
+    """Runs the API as config's [api] says; `port` is the real one after start (config may
+    say 0), `url` the root clients use, `fingerprint` the TLS certificate's (None: plain HTTP)."""
 
-    def __init__(self, panel: Panel, host: str, port: int, token: str):
-        self.app = make_app(panel, token)
-        self.host, self.port = host, port
+    def __init__(self, panel: Panel, settings, token: str, state_dir: Path):
+        self.panel, self.settings, self.state_dir = panel, settings, state_dir
+        self.host, self.port = settings.host, settings.port
+        self.busy: set = set()
+        self.app = make_app(panel, Auth(token, settings.read_token), settings, self.busy)
+        self.fingerprint: str | None = None
         self._runner: web.AppRunner | None = None
+        self._listener: Listener | None = None
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.fingerprint else 'http'}://{self.host}:{self.port}{PREFIX}"
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        context = None
+        if tls.wanted(self.settings.tls, self.host):
+            context, self.fingerprint = tls.server_context(self.state_dir, self.host)
+        # keepalive_timeout counts from a connection's start too: the request head's deadline.
+        # lingering_time: how long the rest of a refused body is read (and dropped) before closing.
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=0.5,
+                                     keepalive_timeout=self.settings.header_timeout_seconds,
+                                     lingering_time=min(2.0, self.settings.body_timeout_seconds))
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        self._listener = Listener(self._runner.server, self.host, self.port,
+                                  max_connections=self.settings.max_connections,
+                                  header_timeout=self.settings.header_timeout_seconds,
+                                  ssl_context=context, busy=self.busy)
         try:
-            await site.start()
-        except OSError as e:
+            await self._listener.start()
+        except OSError:
             await self._runner.cleanup()
-            raise OSError(f"cannot listen on {self.host}:{self.port} for the local API: {e.strerror}") from None
-        self.port = self._runner.addresses[0][1]
+            raise
+        self.port = self._listener.port
 
     async def stop(self) -> None:
+        if self._listener is not None:
+            await self._listener.stop()
+            self._listener = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if hasattr(self.panel, "close"):
+            self.panel.close()

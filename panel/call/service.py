@@ -26,6 +26,20 @@ log = logging.getLogger(__name__)
 
 
 class CallService:
+    # The fields read from each type of message from the cloud, and their types (see
+    # signaling.check; the cloud link checks them before on_message).
+    FIELDS = {
+        "ringing": {"call_id": str, "via": str},
+        "call_failed": {"call_id": str, "reason": str},
+        "declined": {"call_id": str, "device": str},
+        "accepted": {"call_id": str, "device": str},
+        "answer": {"call_id": str, "sdp": str},
+        "hangup": {"call_id": str, "device": str, "reason": str},
+        "control": {"call_id": str, "device": str, "video": bool, "muted": bool},
+        "open_door": {"call_id": str, "device": str, "resident_id": str, "who": str},
+        "remote_unlock": {"device": str, "resident_id": str, "who": str},
+    }
+
     def __init__(self, *, signaling: SignalingClient, door_name: str, camera, fps: float,
                  open_microphone: Callable[[], object], speaker, ice_servers: list[str], video_codecs: list[str],
                  dispatch: Callable[[ev.Event], list[fx.Effect]],
@@ -74,7 +88,7 @@ class CallService:
         self.dispatch(ev.CloudLink(up))
 
     def on_message(self, m: dict) -> None:
-        kind, call_id = m["type"], str(m.get("call_id", ""))
+        kind, call_id = m.get("type"), str(m.get("call_id", ""))
         if kind == "ringing":
             self.dispatch(ev.CallRinging(call_id, "phone" if m.get("via") == "phone" else "app"))
         elif kind == "call_failed":
@@ -87,8 +101,12 @@ class CallService:
             if self.session is not None and self.session.call_id == call_id and isinstance(m.get("sdp"), str):
                 self._spawn(self._set_answer(self.session, m["sdp"]))
         elif kind == "hangup":
-            if self._holds_call(call_id, m):
-                self._end_session(call_id)
+            if self._in_media(call_id) and not self._holds_call(call_id, m):
+                # Only the device in the call may end it; another's hangup is a forgery or stale.
+                self.signaling.complain("hangup", "cloud sent a hangup for call %s from a device not in it; ignored",
+                                        call_id)
+                return
+            self._end_session(call_id)
             self.dispatch(ev.CallEnded(call_id, str(m.get("reason", "hung_up"))))
         elif kind == "control":
             if self._holds_call(call_id, m) and isinstance(m.get("video"), bool):
@@ -100,11 +118,18 @@ class CallService:
         else:
             log.debug("cloud message %r not handled", kind)
 
+    def _in_media(self, call_id: str) -> bool:
+        return self.session is not None and self.session.call_id == call_id
+
     def _holds_call(self, call_id: str, m: dict) -> bool:
-        return (self.session is not None and self.session.call_id == call_id
-                and self.session.device == m.get("device"))
+        return self._in_media(call_id) and self.session.device == m.get("device")
 
     def _accepted(self, call_id: str, device: str) -> None:
+        if self._in_media(call_id):
+            # Already answered: a second accept must not end the call the first device holds.
+            self.signaling.complain("accepted", "cloud sent a second accept for call %s (device %r); ignored",
+                                    call_id, device[:40])
+            return
         effects = self.dispatch(ev.CallAccepted(call_id, device))
         if any(isinstance(e, fx.Ignored) for e in effects):
             # Too late (the visitor cancelled, or the ring timed out): tell the device.
@@ -136,21 +161,31 @@ class CallService:
             self._end_session(call_id)
             self.dispatch(ev.CallEnded(call_id, reason))
 
+    # The `door` reply to a release the rules granted waits for the relay's answer (door_outcome);
+    # a refusal is answered at once.
     def _open_door(self, call_id: str, m: dict) -> None:
         device = str(m.get("device", ""))
         effects = self.dispatch(ev.DoorOpenRequested("call", str(m.get("who", "")), call_id, device))
-        ok = any(isinstance(e, fx.PulseDoor) for e in effects)
-        self._send({"type": "door", "call_id": call_id, "device": device, "ok": ok,
-                    "reason": "" if ok else "not_in_call"})
+        if not any(isinstance(e, fx.PulseDoor) for e in effects):
+            self._send({"type": "door", "call_id": call_id, "device": device, "ok": False, "reason": "not_in_call"})
 
     def _remote_unlock(self, m: dict) -> None:
         device, resident_id = str(m.get("device", "")), str(m.get("resident_id", ""))
-        ok = self.may_unlock(resident_id, device)
-        if ok:
+        if self.may_unlock(resident_id, device):
             self.dispatch(ev.DoorOpenRequested("app", str(m.get("who", "")), None, device))
         else:
             log.warning("remote unlock refused for resident %r device %r", resident_id, device)
-        self._send({"type": "door", "device": device, "ok": ok, "reason": "" if ok else "revoked"})
+            self._send({"type": "door", "device": device, "ok": False, "reason": "revoked"})
+
+    def door_outcome(self, outcome: fx.DoorOutcome) -> None:
+        """The relay answered (or did not in time) a release a resident's device asked for."""
+        if outcome.method not in ("call", "app") or not outcome.device:
+            return
+        reply = {"type": "door", "device": outcome.device, "ok": outcome.opened,
+                 "reason": "" if outcome.opened else "relay_fault"}
+        if outcome.method == "call":
+            reply["call_id"] = outcome.call_id
+        self._send(reply)
 
     # -- helpers --------------------------------------------------------------------------
     def _end_session(self, call_id: str | None) -> None:

@@ -25,11 +25,19 @@ class PanelClient:
 
     `url` is the API root as the panel prints it (`http://127.0.0.1:8780/api/v1`).
     Every call raises ApiError for a non-2xx answer, with its status and body.
+    An https URL needs `fingerprint`, the SHA-256 the panel prints for its self-signed
+    certificate ("AB:CD:..."): the connection is refused unless the certificate matches.
     """
 
-    def __init__(self, url: str, token: str | None, *, timeout: float = 30.0):
+    def __init__(self, url: str, token: str | None, *, timeout: float = 30.0, fingerprint: str | None = None):
         self.url, self.token = url.rstrip("/"), token
-        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
+        ssl = None
+        if fingerprint:
+            ssl = aiohttp.Fingerprint(bytes.fromhex(fingerprint.replace(":", "")))
+        elif self.url.startswith("https:"):
+            raise ValueError("an https panel URL needs the certificate fingerprint the panel prints (fingerprint=...)")
+        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout),
+                                             connector=aiohttp.TCPConnector(ssl=ssl) if ssl else None)
 
     async def __aenter__(self) -> PanelClient:
         return self
@@ -110,7 +118,8 @@ class PanelClient:
 
     async def inject_frame(self, image: bytes) -> dict:
         """Show the simulated camera an image (PNG, JPEG, ... bytes)."""
-        return await self._call("POST", "/camera/frame", data=image)
+        kind = "image/jpeg" if image[:2] == b"\xff\xd8" else "image/png"
+        return await self._call("POST", "/camera/frame", data=image, headers={"Content-Type": kind})
 
     async def open_door(self, who: str = "") -> dict:
         return await self.post_json("/door/open", {"who": who} if who else {})

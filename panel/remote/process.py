@@ -13,6 +13,7 @@ what the process printed (stdout, and the tail of stderr), and its exit status.
 The lines parsed are the ones panel/cli.py (and panel/sim/cloud_cli.py) print:
 
     Local API: http://127.0.0.1:PORT/api/v1  token: TOKEN
+      TLS certificate SHA-256: AB:CD:...                              (when the API speaks HTTPS)
     Resident app (dev cloud http://127.0.0.1:PORT): ...              (demo)
       Olivia Smith (1A): http://127.0.0.1:PORT/app?resident=r01&token=...   (demo)
       scripts: export PANEL_CLOUD_URL=URL PANEL_STAFF_TOKEN=TOKEN; ...  (demo, cloud serve)
@@ -65,10 +66,11 @@ def default_env(headless: bool = True) -> dict[str, str]:
 
 class PanelProcess:
     def __init__(self, args: list[str], *, env: dict[str, str] | None = None, cwd: Path | str = ROOT,
-                 ready: str = PANEL_READY, stderr_lines: int = 400):
+                 ready: str = PANEL_READY, stderr_lines: int = 400, preexec_fn=None):
         self.args = [sys.executable, "-m", "panel", *args]
         self.env = {**(env if env is not None else default_env()), "PYTHONUNBUFFERED": "1"}
         self.cwd = cwd
+        self.preexec_fn = preexec_fn        # run in the child before exec (e.g. resource limits)
         self.ready_pattern = re.compile(ready, re.M)
         self.proc: subprocess.Popen | None = None
         self.lines: list[str] = []                              # stdout, every line
@@ -89,10 +91,11 @@ class PanelProcess:
         return cls([*(["--headless"] if headless else []), "--port", str(port), *args], env=env)
 
     @classmethod
-    def run(cls, config: Path | str, *, headless: bool = True, env: dict[str, str] | None = None) -> PanelProcess:
+    def run(cls, config: Path | str, *, headless: bool = True, env: dict[str, str] | None = None,
+            preexec_fn=None) -> PanelProcess:
         """`panel run --config FILE [--headless]`."""
         return cls(["run", "--config", str(config), *(["--headless"] if headless else [])],
-                   env=env if env is not None else default_env(headless))
+                   env=env if env is not None else default_env(headless), preexec_fn=preexec_fn)
 
     @classmethod
     def cloud(cls, *, port: int = 0, env: dict[str, str] | None = None, args: list[str] = ()) -> PanelProcess:
@@ -103,7 +106,8 @@ class PanelProcess:
     def start(self, timeout: float = 30.0) -> PanelProcess:
         """Start the process and wait (at most `timeout` s) until it printed its ready line."""
         self.proc = subprocess.Popen(self.args, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+                                     preexec_fn=self.preexec_fn)
         for stream, sink in ((self.proc.stdout, self.lines), (self.proc.stderr, self.stderr_tail)):
             t = threading.Thread(target=self._read, args=(stream, sink), daemon=True,
                                  name=f"panel-{self.proc.pid}-output")
@@ -245,6 +249,12 @@ class PanelProcess:
         return self._find(r"Local API: (\S+)\s+token: (\S+)", "the local API line")[2]
 
     @property
+    def fingerprint(self) -> str | None:
+        """The API's TLS certificate fingerprint (SHA-256), None when it speaks plain HTTP."""
+        m = re.search(r"TLS certificate SHA-256: ([0-9A-F:]+)", self.stdout)
+        return m[1] if m else None
+
+    @property
     def cloud_url(self) -> str:
         """The dev cloud's URL (demo and `cloud serve`)."""
         return self._find(r"(?:dev cloud |Dev cloud: |PANEL_CLOUD_URL=)(http[^\s)]+)", "the dev cloud URL")[1]
@@ -269,7 +279,7 @@ class PanelProcess:
     def client(self, timeout: float = 30.0):
         """A PanelClient for this panel's API (close it, or use `async with`)."""
         from .client import PanelClient
-        return PanelClient(self.api_url, self.token, timeout=timeout)
+        return PanelClient(self.api_url, self.token, timeout=timeout, fingerprint=self.fingerprint)
 
     def __repr__(self) -> str:
         return f"<PanelProcess {' '.join(self.args[2:])} pid={self.proc.pid if self.proc else None}>"

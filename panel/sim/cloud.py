@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 WEBAPP = Path(__file__).resolve().parent / "webapp"
 CLOSE_UNAUTHORIZED = 4401
 LOG_KEEP = 500                  # signaling messages DevCloud.log keeps
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024     # a bigger message closes the socket (1009), as aiohttp's default
 
 
 @dataclass
@@ -54,11 +55,16 @@ class Call:
 class DevCloud:
     def __init__(self, property_file: str | Path, *, panel_token: str | None = None, host: str = "127.0.0.1",
                  port: int = 0, secret: bytes | None = None, staff_token: str | None = None,
-                 issuer: DevIssuer | None = None, smtp: tuple[str, int] | None = None):
-        """smtp: the (host, port) e-mail goes to; None = a local sink this cloud runs."""
+                 issuer: DevIssuer | None = None, smtp: tuple[str, int] | None = None,
+                 max_message_bytes: int = MAX_MESSAGE_BYTES, tls_dir: str | Path | None = None):
+        """smtp: the (host, port) e-mail goes to; None = a local sink this cloud runs.
+        max_message_bytes: the largest message taken from the panel.
+        tls_dir: serve https/wss with a self-signed certificate made in this folder
+        (`ca_file` is its PEM, `fingerprint` its SHA-256), for tests of the panel's TLS."""
+        self.max_message_bytes = max_message_bytes
         prop = load_property(property_file)
         self.property_name = prop.name
-        self.office = Office.from_residents(prop.residents)
+        self.office = Office.from_residents(prop.residents, prop.doors)
         self.issuer = issuer or DevIssuer(None)
         self.panel_token = panel_token or secrets.token_urlsafe(24)
         self.staff_token = staff_token or secrets.token_urlsafe(24)
@@ -75,6 +81,16 @@ class DevCloud:
         self.log: deque[dict] = deque(maxlen=LOG_KEEP)
         self._runner: web.AppRunner | None = None
         self._sockets: set[web.WebSocketResponse] = set()
+        self.ca_file: Path | None = None
+        self.fingerprint = ""
+        self._ssl = None
+        self.tls_hellos = 0             # TLS handshakes begun: a test counts the panel's retries
+        if tls_dir is not None:
+            self.ca_file, key_file, self.fingerprint = _self_signed(Path(tls_dir), host)
+            import ssl
+            self._ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self._ssl.load_cert_chain(self.ca_file, key_file)
+            self._ssl.sni_callback = self._hello
 
     # -- life cycle ---------------------------------------------------------------------
     @property
@@ -92,7 +108,7 @@ class DevCloud:
         admin.add_routes(app, self)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
+        await web.TCPSite(self._runner, self.host, self.port, ssl_context=self._ssl).start()
         self.port = self._runner.addresses[0][1]
         log.info("dev cloud on %s", self.url)
 
@@ -105,13 +121,16 @@ class DevCloud:
         if self.mail_sink is not None:
             await self.mail_sink.stop()
 
+    def _hello(self, *_) -> None:
+        self.tls_hellos += 1
+
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self._ssl else 'http'}://{self.host}:{self.port}"
 
     @property
     def panel_url(self) -> str:
-        return f"ws://{self.host}:{self.port}/ws/panel"
+        return f"{'wss' if self._ssl else 'ws'}://{self.host}:{self.port}/ws/panel"
 
     def device_token(self, resident_id: str) -> str:
         return hmac.new(self.secret, resident_id.encode(), hashlib.sha256).hexdigest()[:32]
@@ -121,7 +140,7 @@ class DevCloud:
         return f"{self.url}/app?resident={resident_id}&token={self.device_token(resident_id)}"
 
     def device_url(self, resident_id: str, device: str) -> str:
-        return (f"ws://{self.host}:{self.port}/ws/device?resident={resident_id}&device={device}"
+        return (f"{'wss' if self._ssl else 'ws'}://{self.host}:{self.port}/ws/device?resident={resident_id}&device={device}"
                 f"&token={self.device_token(resident_id)}")
 
     # -- pages ----------------------------------------------------------------------------
@@ -139,7 +158,7 @@ class DevCloud:
 
     # -- the panel's socket -------------------------------------------------------------------
     async def _panel_socket(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(heartbeat=10)
+        ws = web.WebSocketResponse(heartbeat=10, max_msg_size=self.max_message_bytes)
         await ws.prepare(request)
         given = request.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {self.panel_token}".encode()):
@@ -359,6 +378,38 @@ async def _json_messages(ws: web.WebSocketResponse):
             yield data
         else:
             await _send(ws, {"type": "error", "message": "expected a JSON object"})
+
+
+def _self_signed(folder: Path, host: str) -> tuple[Path, Path, str]:
+    """A self-signed certificate for `host` (its own CA) and its key, as PEM files in
+    `folder`; returns their paths and the certificate's SHA-256 fingerprint (hex)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"dev cloud {host}")])
+    try:
+        alt = x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        alt = x509.DNSName(host)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([alt]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_file, key_file = folder / "cloud-cert.pem", folder / "cloud-key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file, cert.fingerprint(hashes.SHA256()).hex()
 
 
 def _html(text: str) -> str:

@@ -1,5 +1,5 @@
 """SQLite store: access log, outbox, directory cache, revocations."""
 
-from .db import AccessEvent, OutboxItem, Store, StoreError
+from .db import AccessEvent, OutboxItem, Retention, Store, StoreError, StoreUnavailable
 
-__all__ = ["AccessEvent", "OutboxItem", "Store", "StoreError"]
+__all__ = ["AccessEvent", "OutboxItem", "Retention", "Store", "StoreError", "StoreUnavailable"]

@@ -6,8 +6,9 @@
 #   chromium   the resident's phone in end-to-end tests (driven by Playwright)
 #   xvfb, xdotool   a virtual display and a mouse, to test the panel's real window
 #   baresip, kamailio   a resident's SIP phone and a registrar/proxy for the SIP call tests
+#   mosquitto  the MQTT broker the [mqtt] tests start on a free port
 RUN_PACKAGES=(libzbar0)
-TEST_PACKAGES=(chromium xvfb xdotool baresip kamailio)
+TEST_PACKAGES=(chromium xvfb xdotool mosquitto baresip kamailio)
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 

@@ -123,7 +123,8 @@ BAD_REQUESTS = [
 
 @pytest.mark.parametrize("method,path,body,status,words", BAD_REQUESTS)
 async def test_bad_requests_get_a_json_error(panel, method, path, body, status, words):
-    async with panel.request(method, path, data=body) as r:
+    headers = {"Content-Type": "application/json"} if path in ("/touch", "/door/open") else {}
+    async with panel.request(method, path, data=body, headers=headers) as r:
         assert r.status == status
         assert words in (await r.json())["error"]
     assert (await panel.get_json("/status"))["screen"] == "home"     # and the panel is fine

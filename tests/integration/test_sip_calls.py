@@ -9,7 +9,7 @@ import cv2
 import pytest
 
 from panel.config import SipAccount
-from tests.sip_peers import Baresip, Kamailio
+from tests.sip_peers import Baresip, Kamailio, group_alive
 from tests.support import make_config, start_panel, until
 
 PANEL_PASSWORD, OLIVIA_PASSWORD = "panel-secret", "olivia-secret"
@@ -444,3 +444,11 @@ async def test_malformed_datagrams_leave_the_sip_socket_working(world, caplog):
     assert "Exception in callback" not in caplog.text and "Traceback" not in caplog.text   # dropped, one line each
     await call_olivia(p)
     await olivia.expect("CALL_INCOMING")
+
+
+async def test_the_peers_stop_with_every_process_they_forked(tmp_path):
+    kamailio = await Kamailio(tmp_path / "k", {"a": "b"}).start()
+    phone = await Baresip(tmp_path / "b", "a", registrar=kamailio.host, password="b").start()
+    await phone.stop()
+    await kamailio.stop()
+    assert not group_alive(kamailio.proc) and not group_alive(phone.proc)   # Kamailio's children too
