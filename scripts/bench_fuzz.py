@@ -739,6 +739,120 @@ class OsdpEvents(Harness):
                     card_number(e.format, e.bits, e.data)
 
 
+def crc16_osdp(data: bytes) -> bytes:
+    """CRC-16/AUG-CCITT, as OSDP frames carry it (least significant byte first)."""
+    crc = 0x1D0F
+    for b in data:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
+    return crc.to_bytes(2, "little")
+
+
+def osdp_reply(seq: int, code: int, data: bytes, address: int = 0) -> bytes:
+    body = bytes([0x53, address | 0x80]) + (len(data) + 8).to_bytes(2, "little") + bytes([0x04 | seq, code]) + data
+    return body + crc16_osdp(body)
+
+
+class _ReplyChannel:
+    """libosdp's channel to a made-up PD: each packet the CP writes is answered at once with
+    the next reply of the input, framed with the packet's sequence number and a good CRC
+    (then mutated, for "mutated" replies; "raw" bytes go as they are)."""
+
+    def __init__(self, replies):
+        import osdp
+
+        class Channel(osdp.Channel):
+            def read(ch, n):
+                data = bytes(self.inbox[:n])
+                del self.inbox[:n]
+                return data
+
+            def write(ch, buf):
+                self.written += 1
+                if self.replies:
+                    buf = bytes(buf)
+                    i = buf.find(0x53)
+                    seq = buf[i + 4] & 3 if 0 <= i < len(buf) - 4 else 0
+                    kind, *rest = self.replies.pop(0)
+                    if kind == "raw":
+                        self.inbox += rest[0]
+                    else:
+                        frame = osdp_reply(seq, rest[0], rest[1])
+                        self.inbox += mutate_bytes(random.Random(rest[2]), frame) if kind == "mutated" else frame
+                return len(buf)
+
+            def flush(ch):
+                self.inbox.clear()
+
+        self.inbox = bytearray()
+        self.replies = list(replies)
+        self.written = 0
+        self.channel = Channel()
+
+
+OSDP_ID = ("framed", 0x45, bytes.fromhex("bebafe0101afbeaddeaddead"))     # what libosdp's own PD answers
+OSDP_CAP = ("framed", 0x46, bytes.fromhex("0201010301010401010501010801000901000a0001100200"))
+
+
+class OsdpWire(OsdpEvents):
+    """libosdp's control panel (hal.osdp.refresh.ControlPanel) reading made-up PD replies:
+    after the PD's real ID and capabilities (usually), well-framed replies of every kind
+    with random contents, mutated frames and raw garbage. What libosdp reports goes on
+    through OsdpReader's event handling and the card decoding, as on the panel."""
+    quick = 200
+
+    def gen(self, rng):
+        codes = [0x40, 0x41, 0x45, 0x46, 0x48, 0x49, 0x4A, 0x4B, 0x50, 0x51, 0x53, 0x54, 0x76, 0x78, 0x79,
+                 0x7A, 0x90, 0xB1, rng.randrange(256)] + [0x50, 0x53, 0x48] * 4     # card, keys, tamper: often
+        replies = [OSDP_ID, OSDP_CAP] if rng.random() < 0.7 else []
+        for _ in range(rng.randint(1, 4)):
+            code = rng.choice(codes)
+            if code == 0x50 and rng.random() < 0.7:      # a card read: reader, format, bit count, bits
+                bits = rng.choice([26, 0, 1, 8, 64, 65535, rng.randrange(65536)])
+                data = bytes([rng.randrange(4), rng.randrange(3)]) + bits.to_bytes(2, "little") + \
+                    rand_bytes(rng, rng.choice([(bits + 7) // 8 % 256, 0, 1, 4, rng.randint(0, 40)]))
+            elif code == 0x53 and rng.random() < 0.7:    # key presses: reader, count, keys
+                data = bytes([rng.randrange(4), rng.choice([0, 1, 4, 255])]) + rand_bytes(rng, rng.randint(0, 8))
+            else:
+                data = rand_bytes(rng, rng.choice([0, 1, 2, 5, 12, 24, rng.randint(0, 120)]))
+            r = rng.random()
+            if r < 0.6:
+                replies.append(("framed", code, data))
+            elif r < 0.9:
+                replies.append(("mutated", code, data, rng.getrandbits(32)))
+            else:
+                replies.append(("raw", rand_bytes(rng, rng.randint(1, 40))))
+        return replies
+
+    def check(self, replies):
+        import osdp
+
+        from hal.events import CardPresented
+        from hal.osdp.refresh import ControlPanel
+        from panel.access.cards import CardError, card_number
+        wire = _ReplyChannel(replies)
+        events = []
+        cp = ControlPanel([osdp.PDInfo(0, wire.channel, flags=[osdp.LibFlag.EnableNotification], name="fuzz")],
+                          log_level=osdp.LogLevel.Emergency, event_handler=lambda pd, e: events.append(e))
+        buzz = {"command": osdp.Command.Buzzer, "reader": 0, "control_code": 1, "on_count": 1, "off_count": 1,
+                "rep_count": 1}
+        for _ in range(60):
+            cp.ctx.refresh()
+            if not wire.replies and not wire.inbox:
+                break
+            if wire.written >= 2:
+                cp.ctx.submit_command(0, buzz)       # online: a command, so the CP sends (and reads) at once
+        cp.ctx.refresh()
+        self.seen.clear()
+        for event in events:
+            self.reader._handle_event(dict(event))
+        for e in self.seen:
+            if isinstance(e, CardPresented):
+                with contextlib.suppress(CardError):
+                    card_number(e.format, e.bits, e.data)
+
+
 class ImageDecode(Harness):
     def __init__(self):
         from hal.camera import decode_image
@@ -818,7 +932,8 @@ TARGETS = {
     "signaling.call": (SignalingCall, 0.10),
     "serial.modbus": (SerialModbus, 0.001),
     "osdp.cards": (OsdpCards, 0.10),
-    "osdp.events": (OsdpEvents, 0.039),
+    "osdp.events": (OsdpEvents, 0.019),
+    "osdp.wire": (OsdpWire, 0.02),
     "image.decode": (ImageDecode, 0.09),
     "image.scanner": (ImageScanner, 0.01),
 }
