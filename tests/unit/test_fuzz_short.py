@@ -4,17 +4,17 @@ reproducers, each xfail(strict) until its fix lands: the fix turns it into a pas
 then its entry in KNOWN goes (the short runs stop ignoring that signature with it)."""
 
 import asyncio
-import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
 
-_PATH = Path(__file__).resolve().parents[2] / "scripts" / "bench_fuzz.py"
-_spec = importlib.util.spec_from_file_location("bench_fuzz", _PATH)
-fuzz = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("bench_fuzz", fuzz)
-_spec.loader.exec_module(fuzz)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+from fuzzbench.harness import Harness  # noqa: E402
+from fuzzbench.inputs import rand_bytes  # noqa: E402
+from fuzzbench.runner import replay, run_target  # noqa: E402
+from fuzzbench.targets import TARGETS  # noqa: E402
 
 SEED = 1
 BMP_TOO_WIDE = (b"BM6\x00\x00\x00\x00\x00\x00\x006\x00\x00\x00(\x00\x00\x00"
@@ -33,14 +33,14 @@ KNOWN = [
 ]
 
 
-@pytest.mark.parametrize("target", sorted(fuzz.TARGETS))
+@pytest.mark.parametrize("target", sorted(TARGETS))
 async def test_short_run_has_no_crash(target):
     known = set()
     for t, value, _ in KNOWN:
-        if t == target and (bad := await fuzz.replay(t, value)):
+        if t == target and (bad := await replay(t, value)):
             known.add(bad[0])
-    result = await fuzz.run_target(target, fuzz.TARGETS[target][0].quick, SEED, shrink_budget=50)
-    assert result.inputs == fuzz.TARGETS[target][0].quick
+    result = await run_target(target, TARGETS[target][0].quick, SEED, shrink_budget=50)
+    assert result.inputs == TARGETS[target][0].quick
     new = {sig: f for sig, f in result.found.items() if sig not in known}
     assert not new, "\n".join(f"{sig}: {f.error}\n  minimal input: {f.minimal!r}" for sig, f in new.items())
 
@@ -48,24 +48,24 @@ async def test_short_run_has_no_crash(target):
 @pytest.mark.parametrize("target,value", [
     pytest.param(t, v, marks=pytest.mark.xfail(strict=True, reason=why), id=t) for t, v, why in KNOWN])
 async def test_known_crash_reproducer_is_refused_cleanly(target, value):
-    assert await fuzz.replay(target, value) is None
+    assert await replay(target, value) is None
 
 
 def test_a_crash_is_counted_and_shrunk():
     """The runner itself: a target that fails on one byte finds it and shrinks to it."""
-    class OneByte(fuzz.Harness):
+    class OneByte(Harness):
         def gen(self, rng):
-            return fuzz.rand_bytes(rng, 40)
+            return rand_bytes(rng, 40)
 
         def check(self, data):
             if b"\x07" in data:
                 raise KeyError("seven")
 
-    fuzz.TARGETS["test.one_byte"] = (OneByte, 0)
+    TARGETS["test.one_byte"] = (OneByte, 0)
     try:
-        result = asyncio.run(fuzz.run_target("test.one_byte", 200, SEED))
+        result = asyncio.run(run_target("test.one_byte", 200, SEED))
     finally:
-        del fuzz.TARGETS["test.one_byte"]
+        del TARGETS["test.one_byte"]
     assert result.crashed > 0
     (found,) = result.found.values()
     assert found.signature.startswith("KeyError at ")
