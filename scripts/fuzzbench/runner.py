@@ -36,10 +36,6 @@ class Result:
     found: dict[str, Found] = field(default_factory=dict)
     process_crash: str = ""
 
-    @property
-    def rate(self) -> float:
-        return self.inputs / self.seconds if self.seconds else 0.0
-
 
 class _LoggedErrors(logging.Handler):
     """Exceptions the code caught in a catch-all and logged: a crash it survived."""
@@ -54,11 +50,14 @@ class _LoggedErrors(logging.Handler):
 
 
 def signature(exc: BaseException) -> str:
+    """The exception's type and the innermost frame of the firmware (panel/, hal/) it passed."""
     frames = traceback.extract_tb(exc.__traceback__)
     own = [f for f in frames if "/panel/" in f.filename or "/hal/" in f.filename] or frames[-1:]
-    where = f"{Path(own[-1].filename).relative_to(ROOT) if own[-1].filename.startswith(str(ROOT)) else own[-1].filename}" \
-            f":{own[-1].lineno}" if own else "?"
-    return f"{type(exc).__name__} at {where}"
+    if not own:
+        return type(exc).__name__
+    path = Path(own[-1].filename)
+    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    return f"{type(exc).__name__} at {where}:{own[-1].lineno}"
 
 
 def draw(name: str, seed: int, index: int, harness: Harness):
