@@ -11,12 +11,15 @@ from .inputs import mutate_bytes, mutate_json, rand_bytes, rand_json
 
 
 class FakePanel:
-    """What api.server needs, with the facade's own refusals (Rejected) and its decoder."""
+    """What api.server needs, with the facade's own refusals (Rejected, TooLarge) and its
+    decoder with the configured pixel limit."""
 
     def __init__(self):
-        from hal.camera import decode_image
-        from panel.api.server import Rejected
-        self.decode_image, self.Rejected = decode_image, Rejected
+        from hal.camera import ImageTooLarge, decode_image
+        from panel.api.server import Rejected, TooLarge
+        from panel.config import ApiSection
+        self.decode_image, self.ImageTooLarge, self.Rejected, self.TooLarge = decode_image, ImageTooLarge, Rejected, TooLarge
+        self.max_pixels = ApiSection().max_frame_pixels
 
     def status(self):
         return {"screen": "home"}
@@ -31,7 +34,10 @@ class FakePanel:
         return {"hit": None, "screen": "home"}
 
     async def inject_frame(self, data):
-        frame = self.decode_image(data)
+        try:
+            frame = self.decode_image(data, self.max_pixels)
+        except self.ImageTooLarge as e:
+            raise self.TooLarge(str(e)) from None
         if frame is None:
             raise self.Rejected("not an image")
         return {"accepted": True, "width": int(frame.shape[1]), "height": int(frame.shape[0])}
@@ -67,11 +73,11 @@ class ApiBody(Harness):
         self.images = small_images()
 
     async def start(self):
-        from aiohttp import web
+        from panel.api.auth import Auth
         from panel.api.server import make_app
-        self.app = make_app(FakePanel(), "tok")
+        from panel.config import ApiSection
+        self.app = make_app(FakePanel(), Auth("tok"), ApiSection())
         self.app.freeze()
-        self.web = web
 
     def gen(self, rng):
         return api_body(rng, self.images)
@@ -110,7 +116,9 @@ class ApiHttp(Harness):
     async def start(self):
         import aiohttp
         from panel.api.server import ApiServer
-        self.server = ApiServer(FakePanel(), "127.0.0.1", 0, "tok")
+        from panel.config import ApiSection
+        self.server = ApiServer(FakePanel(), ApiSection(port=0, tls="off"), "tok",
+                                state_dir=None)     # where a TLS certificate would go; plain HTTP here
         await self.server.start()
         self.session = aiohttp.ClientSession(headers={"Authorization": "Bearer tok"})
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 from .harness import NOW, Harness
-from .inputs import mutate_json, rand_text
+from .inputs import mutate_bytes, mutate_json, rand_text
 
 
 SYNC_TEMPLATES = [
@@ -32,18 +33,44 @@ CALL_TEMPLATES = [
 ]
 
 
+def receiver(*, sync=None, calls=None):
+    """receive(text) as the panel reads a text message from the cloud: the real
+    SignalingClient.receive (parsed, checked), then routed by CloudLink's own code (fields
+    checked, then the part that speaks the type) to `sync` or `calls` (None: dropped)."""
+    from types import SimpleNamespace
+
+    from panel.call.signaling import SignalingClient
+    from panel.cloud_link import CloudLink
+    drop = SimpleNamespace(on_message=lambda m: None)
+    link = SimpleNamespace(sync=sync or drop, calls=calls or drop)
+    client = SignalingClient("ws://127.0.0.1:9/", "t", lambda m: CloudLink._on_message(link, m), lambda up: None)
+    link.signaling = client
+    return client.receive
+
+
+def as_text(rng, message: dict) -> str:
+    """The message as the cloud would send it, now and then with its text mutated."""
+    text = json.dumps(message)
+    if rng.random() < 0.1:
+        text = mutate_bytes(rng, text.encode()).decode("utf-8", "replace")
+    return text
+
+
 def cloud_message(rng, templates) -> dict:
     m = mutate_json(rng, rng.choice(templates)) if rng.random() < 0.9 else {"type": rand_text(rng, 5)}
     if rng.random() < 0.1:
         m["type"] = rng.choice([t["type"] for t in SYNC_TEMPLATES + CALL_TEMPLATES])
-    return m      # SignalingClient passes on only dicts whose "type" is a string
+    return m
 
 
 class FakeSignaling:
+    """The socket to the cloud: sends go nowhere, complaints are the real client's."""
     connected = True
 
     def __init__(self):
+        from panel.call.signaling import Complaints
         self.sent = []
+        self.complain = Complaints(logging.getLogger("fuzz.signaling"))
 
     async def send(self, message):
         json.dumps(message)                 # what the real socket would do with it
@@ -105,18 +132,20 @@ class SignalingSync(Harness):
                       issuer.issue(holder_id="v1", holder_name="Guest", kind="visitor", hours=4, doors=[door],
                                    not_before=NOW - 60)]
         self.card = CardPresented(format="wiegand", bits=26, data="95000080", reader=0)     # card 42:1
-        self.sync = CloudSync(FakeSignaling(), None, on_directory=self.gate.on_directory,
+        signaling = FakeSignaling()
+        self.sync = CloudSync(signaling, None, on_directory=self.gate.on_directory,
                               on_revocations=self.gate.on_revocations, on_settings=self.gate.on_settings)
+        self.receive = receiver(sync=self.sync)
 
     async def stop(self):
         asyncio.get_running_loop().set_task_factory(None)
 
     def gen(self, rng):
-        return [cloud_message(rng, SYNC_TEMPLATES) for _ in range(rng.randint(1, 2))]
+        return [as_text(rng, cloud_message(rng, SYNC_TEMPLATES)) for _ in range(rng.randint(1, 2))]
 
     async def check(self, messages):
-        for m in messages:
-            self.sync.on_message(m)
+        for text in messages:
+            self.receive(text)
         await self.tasks.settle()
         for code in self.codes:
             self.gate.check_code(code)
@@ -160,10 +189,12 @@ class SignalingCall(Harness):
                 return [fx.Ignored("CallAccepted", "home")]
             return []
 
+        signaling = FakeSignaling()
         self.service = service.CallService(
-            signaling=FakeSignaling(), door_name="Main door", camera=None, fps=10, open_microphone=lambda: None,
+            signaling=signaling, door_name="Main door", camera=None, fps=10, open_microphone=lambda: None,
             speaker=None, ice_servers=[], video_codecs=["VP8"], dispatch=dispatch,
             may_unlock=lambda resident, device: isinstance(resident, str) and resident == "r1")
+        self.receive = receiver(calls=self.service)
 
     async def stop(self):
         from panel.call import service
@@ -172,12 +203,12 @@ class SignalingCall(Harness):
         asyncio.get_running_loop().set_task_factory(None)
 
     def gen(self, rng):
-        messages = [cloud_message(rng, CALL_TEMPLATES) for _ in range(rng.randint(1, 3))]
-        if rng.random() < 0.5:
-            messages.insert(0, {"type": "accepted", "call_id": "c1", "device": "d1"})
+        messages = [as_text(rng, cloud_message(rng, CALL_TEMPLATES)) for _ in range(rng.randint(1, 3))]
+        if rng.random() < 0.5:      # usually in a call, so messages about it reach the session
+            messages.insert(0, json.dumps({"type": "accepted", "call_id": "c1", "device": "d1"}))
         return messages
 
     async def check(self, messages):
-        for m in messages:
-            self.service.on_message(m)
+        for text in messages:
+            self.receive(text)
         await self.tasks.settle()

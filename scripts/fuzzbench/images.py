@@ -22,9 +22,14 @@ def small_images() -> list[bytes]:
 
 
 class ImageDecode(Harness):
+    """decode_image as the panel calls it (with api.max_frame_pixels): a frame, None, or
+    ImageTooLarge; the header's size must hold for the frame it gives."""
+
     def __init__(self):
-        from hal.camera import decode_image
-        self.decode_image = decode_image
+        from hal.camera import ImageTooLarge, decode_image
+        from panel.config import ApiSection
+        self.decode_image, self.ImageTooLarge = decode_image, ImageTooLarge
+        self.max_pixels = ApiSection().max_frame_pixels
         self.images = small_images()
 
     def gen(self, rng):
@@ -37,9 +42,16 @@ class ImageDecode(Harness):
         return mutate_bytes(rng, rng.choice(self.images))
 
     def check(self, data):
-        frame = self.decode_image(data)
-        if frame is not None and not (frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8):
+        try:
+            frame = self.decode_image(data, self.max_pixels)
+        except self.ImageTooLarge:
+            return
+        if frame is None:
+            return
+        if not (frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8):
             raise Crash(f"decode_image gave a {frame.shape} {frame.dtype} frame, not BGR")
+        if frame.shape[0] * frame.shape[1] > self.max_pixels:
+            raise Crash(f"decode_image gave a {frame.shape[1]}x{frame.shape[0]} frame over the pixel limit")
 
 
 class ImageScanner(Harness):

@@ -1,7 +1,7 @@
 """The fuzz benchmark's short version (scripts/bench_fuzz.py): every target a few hundred
-inputs, zero crashes. The crashes the long run found are kept below as their minimal
-reproducers, each xfail(strict) until its fix lands: the fix turns it into a pass, and
-then its entry in KNOWN goes (the short runs stop ignoring that signature with it)."""
+inputs, zero crashes. A crash the long run finds and nobody has fixed yet goes into
+KNOWN as its minimal reproducer, xfail(strict) until the fix lands (the fix turns it
+into a pass; then it moves to FIXED, and the short runs stop ignoring its signature)."""
 
 import asyncio
 import sys
@@ -17,19 +17,23 @@ from fuzzbench.runner import replay, run_target  # noqa: E402
 from fuzzbench.targets import TARGETS  # noqa: E402
 
 SEED = 1
+# A BMP whose header declares a width of 2^27 pixels.
 BMP_TOO_WIDE = (b"BM6\x00\x00\x00\x00\x00\x00\x006\x00\x00\x00(\x00\x00\x00"
-                b"\x00\x00\x00\x08\x01\x00\x00\x00\x01\x00\x18\x00" + b"\x00" * 24)  # width 2^27
+                b"\x00\x00\x00\x08\x01\x00\x00\x00\x01\x00\x18\x00" + b"\x00" * 24)
 
 # (target, minimal input, why it is a crash): found by the long run, not fixed yet.
-KNOWN = [
-    ("signaling.sync", [{"type": "event_ack", "id": {}}],
-     "panel/sync.py: an event_ack whose id is a list or object raises TypeError (unhashable) "
-     "out of CloudSync.on_message instead of being ignored"),
+KNOWN: list[tuple[str, object, str]] = []
+
+# (target, minimal input, what it did): found by the long run, since fixed; kept as regressions.
+FIXED = [
+    ("signaling.sync", ['{"type": "event_ack", "id": {}}'],
+     "panel/sync.py raised TypeError (unhashable) out of CloudSync.on_message for an event_ack "
+     "whose id is an object or a list"),
     ("image.decode", BMP_TOO_WIDE,
-     "hal/camera.py decode_image raises cv2.error for an image whose header declares a size "
-     "over OpenCV's limit, instead of returning None"),
+     "hal/camera.py decode_image raised cv2.error for an image whose header declares a size over "
+     "OpenCV's limit, instead of returning None"),
     ("api.body", ("camera/frame", BMP_TOO_WIDE),
-     "POST camera/frame answers 500 (internal error) for such an image, not 400: decode_image above"),
+     "POST camera/frame answered 500 (internal error) for such an image, not 4xx"),
 ]
 
 
@@ -46,8 +50,9 @@ async def test_short_run_has_no_crash(target):
 
 
 @pytest.mark.parametrize("target,value", [
-    pytest.param(t, v, marks=pytest.mark.xfail(strict=True, reason=why), id=t) for t, v, why in KNOWN])
-async def test_known_crash_reproducer_is_refused_cleanly(target, value):
+    *(pytest.param(t, v, marks=pytest.mark.xfail(strict=True, reason=why), id=f"known-{t}") for t, v, why in KNOWN),
+    *(pytest.param(t, v, id=f"fixed-{t}") for t, v, _ in FIXED)])
+async def test_crash_reproducer_is_refused_cleanly(target, value):
     assert await replay(target, value) is None
 
 
