@@ -134,8 +134,9 @@ class MqttBridge:
                     await self._announce(client)
                     async with asyncio.TaskGroup() as tg:
                         tg.create_task(self._send(client))
-                        if self.m.open_payload:
-                            tg.create_task(self._commands(client))
+                        # Reading the messages is what notices a broker that went away (it
+                        # raises MqttError): read them even with no command to listen for.
+                        tg.create_task(self._commands(client))
             except* aiomqtt.MqttError as group:
                 problem = str(group.exceptions[0])
                 if self.connected or problem != self.last_error:
@@ -209,7 +210,8 @@ class MqttBridge:
 
     async def _commands(self, client: aiomqtt.Client) -> None:
         topic = f"{self.prefix}/door/set"
-        await client.subscribe(topic, qos=1)
+        if self.m.open_payload:
+            await client.subscribe(topic, qos=1)
         async for message in client.messages:
             payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
             if hmac.compare_digest(payload, self.m.open_payload.encode()):
