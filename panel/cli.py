@@ -191,6 +191,10 @@ def _run(config, headless: bool, demo: bool, extra_lines=lambda info: [], before
     logging.basicConfig(level=config.panel.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)    # the strike reports relay faults once
+    if config.panel.log_level != "debug":
+        # aioice says every candidate pair's checks at INFO (a dozen lines a call): only its problems.
+        for name in ("aioice", "aiortc"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     window = _wants_window(config, headless)
     if not window:
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
