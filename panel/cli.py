@@ -169,7 +169,7 @@ def _demo(config, headless: bool) -> int:
                 *(f"  {r.full_name} ({r.unit}): {cloud.app_link(r.id)}" for r in residents),
                 f"Property office (staff page): {cloud.url}/admin?token={cloud.staff_token}",
                 "For README's examples, paste into your shell:",
-                f"  export T={info.token} API={info.api_url} PANEL_CLOUD_URL={cloud.url} "
+                f"  export {_path_to_panel()}T={info.token} API={info.api_url} PANEL_CLOUD_URL={cloud.url} "
                 f"PANEL_STAFF_TOKEN={cloud.staff_token}"]
 
     async def start_cloud():
@@ -177,6 +177,17 @@ def _demo(config, headless: bool) -> int:
         return config.replace("cloud", url=cloud.panel_url, token=cloud.panel_token)
 
     return _run(config, headless=headless, demo=True, extra_lines=lines, before=start_cloud, after=cloud.stop)
+
+
+def _path_to_panel() -> str:
+    """PATH=... for the export line when this `panel` (.venv/bin after ./scripts/run) is not on PATH."""
+    import shlex
+    import shutil
+    from pathlib import Path
+    here = Path(sys.executable).parent
+    if not (here / "panel").exists() or shutil.which("panel") == str(here / "panel"):
+        return ""
+    return f'PATH={shlex.quote(str(here))}:"$PATH" '
 
 
 def _run(config, headless: bool, demo: bool, extra_lines=lambda info: [], before=None, after=None) -> int:
