@@ -152,10 +152,13 @@ def _demo(config, headless: bool) -> int:
     from .sim.cloud import DevCloud
     from .sim.issuer import DevIssuer
 
-    issuer = DevIssuer(config.state_dir / "dev-issuer.key")
-    # Next to the API port when it is fixed, so the resident links stay the same run to run.
-    cloud = DevCloud(config.property_file, port=config.api.port + 1 if config.api.port else 0, issuer=issuer,
-                     state_file=config.state_dir / DEMO_CLOUD_FILE)
+    try:
+        issuer = DevIssuer(config.state_dir / "dev-issuer.key")
+        # Next to the API port when it is fixed, so the resident links stay the same run to run.
+        cloud = DevCloud(config.property_file, port=config.api.port + 1 if config.api.port else 0, issuer=issuer,
+                         state_file=config.state_dir / DEMO_CLOUD_FILE)
+    except (OSError, ValueError) as e:        # a state file that is not ours any more: one line, not a traceback
+        raise ConfigError(str(e)) from None
     import secrets
     config = config.replace("access", trusted_keys=issuer.trusted_keys()).replace(
         "api", token=config.api.token or cloud.db.kept("api_token", lambda: secrets.token_urlsafe(24)))

@@ -21,6 +21,8 @@ def add_parser(sub, parser_class) -> None:
     serve.add_argument("--port", type=int, default=8790)
     serve.add_argument("--property", metavar="FILE", help="property file (default: the demo property)")
     serve.add_argument("--smtp", metavar="HOST:PORT", help="send e-mail there (default: a local sink)")
+    serve.add_argument("--state", metavar="FILE", help="keep the property, its log and tokens in this SQLite "
+                       "file across restarts (default: nothing kept)")
     csub.add_parser("residents", help="list residents")
     move_in = csub.add_parser("move-in", help="add a resident")
     move_in.add_argument("--first-name", default="")

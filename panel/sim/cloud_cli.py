@@ -1,6 +1,6 @@
 """`panel cloud ...`: run the dev cloud on its own, and script its back office.
 
-    panel cloud serve [--port 8790] [--property FILE] [--smtp HOST:PORT]
+    panel cloud serve [--port 8790] [--property FILE] [--smtp HOST:PORT] [--state FILE]
     panel cloud residents
     panel cloud move-in --first-name Ada --last-name Lovelace --unit 3B [--phone +44...]
     panel cloud move-out RESIDENT_ID_OR_NAME
@@ -143,7 +143,7 @@ def _serve(args) -> int:
         smtp = (host, int(port))
 
     async def main():
-        cloud = DevCloud(args.property or Config().property_file, port=args.port, smtp=smtp)
+        cloud = DevCloud(args.property or Config().property_file, port=args.port, smtp=smtp, state_file=args.state)
         await cloud.start()
         print(f"Dev cloud: {cloud.url}", flush=True)
         print(f"  panel config:  [cloud] url = \"{cloud.panel_url}\"  token = \"{cloud.panel_token}\"", flush=True)

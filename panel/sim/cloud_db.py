@@ -27,10 +27,14 @@ class CloudDb:
         self.path = Path(path) if path is not None else None
         self._db: sqlite3.Connection | None = None
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # autocommit: each write lands; one event loop uses it, whichever thread built the cloud
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._db.executescript("PRAGMA journal_mode=WAL;" + SCHEMA)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # autocommit: each write lands; one event loop uses it, whichever thread built the cloud
+                self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                self._db.executescript("PRAGMA journal_mode=WAL;" + SCHEMA)
+            except (sqlite3.Error, OSError) as e:
+                raise OSError(f"{self.path}: the dev cloud cannot keep its state there ({e}); move the file "
+                              f"away (the demo: panel --fresh)") from None
 
     def close(self) -> None:
         if self._db is not None:

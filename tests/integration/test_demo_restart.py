@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 import re
 import shlex
+import subprocess
 from urllib.parse import urlsplit
 
 from panel.remote import PanelProcess
-from tests.integration.test_cli import ENV
+from tests.integration.test_cli import ENV, PANEL, assert_one_line_error
 from tests.integration.test_readme_examples import granted_after
 from tests.readme import run_block, runnable_blocks, shell_env
 from tests.support import until
@@ -88,3 +89,12 @@ async def test_a_restarted_demo_keeps_its_property_and_links(tmp_path):
         assert "Starting afresh: removing the demo's state in" in fresh.stdout
         assert NOAH in {r.name for r in fresh.residents} and "Ada Lovelace" not in {r.name for r in fresh.residents}
         assert fresh.staff_token != tokens[1]
+
+
+def test_a_damaged_cloud_state_file_is_one_line_naming_it_and_the_way_out(tmp_path):
+    state = tmp_path / ".local/state/entry-panel"
+    state.mkdir(parents=True)
+    (state / "dev-cloud.db").write_bytes(b"not a database, a file something else wrote" * 100)
+    result = subprocess.run([*PANEL, "--headless", "--port", "0"], capture_output=True, text=True, timeout=30,
+                            env={**ENV, "HOME": str(tmp_path)})
+    assert_one_line_error(result, str(state / "dev-cloud.db"), "panel --fresh")
