@@ -183,14 +183,12 @@ def _demo(config, headless: bool) -> int:
 
 
 def _path_to_panel() -> str:
-    """PATH=... for the export line when this `panel` (.venv/bin after ./scripts/run) is not on PATH."""
+    """PATH=... for the export line: where this `panel` is (.venv/bin after ./scripts/run),
+    so the line works in any shell, whatever its PATH."""
     import shlex
-    import shutil
     from pathlib import Path
     here = Path(sys.executable).parent
-    if not (here / "panel").exists() or shutil.which("panel") == str(here / "panel"):
-        return ""
-    return f'PATH={shlex.quote(str(here))}:"$PATH" '
+    return f'PATH={shlex.quote(str(here))}:"$PATH" ' if (here / "panel").exists() else ""
 
 
 def _run(config, headless: bool, demo: bool, extra_lines=lambda info: [], before=None, after=None) -> int:

@@ -5,6 +5,7 @@ example opens the door."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 
 from panel.remote import PanelProcess
 from tests.integration.test_cli import ENV
@@ -29,6 +30,11 @@ async def test_readme_shell_examples_run_against_the_demo(tmp_path):
     home = tmp_path / "home"
     with PanelProcess.demo(home=home, env=ENV) as demo:
         env = shell_env(demo, home, tmp_path)
+        # The export line alone puts a `panel` on PATH (this venv's), whatever PATH was.
+        line = demo.wait_for(r"^  export (.+)$")[1]
+        found = subprocess.run(["bash", "-c", f"export {line}; command -v panel"], capture_output=True, text=True,
+                               env={**ENV, "PATH": "/usr/bin:/bin"})
+        assert found.returncode == 0 and found.stdout.strip().endswith("/panel"), found
         async with demo.client() as api:
             await api.until_status(lambda s: s["cloud"]["link"] == "up", what="the demo's link to its dev cloud")
             for block in blocks:
