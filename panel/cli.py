@@ -152,6 +152,9 @@ def _demo(config, headless: bool) -> int:
     from .sim.cloud import DevCloud
     from .sim.issuer import DevIssuer
 
+    # A panel store from before the dev cloud kept its state: its revocations (move-outs) stay, the cloud's
+    # residents start from the property file again; say so, with the way to start both afresh.
+    upgraded = (config.state_dir / "panel.db").exists() and not (config.state_dir / DEMO_CLOUD_FILE).exists()
     try:
         issuer = DevIssuer(config.state_dir / "dev-issuer.key")
         # Next to the API port when it is fixed, so the resident links stay the same run to run.
@@ -167,7 +170,9 @@ def _demo(config, headless: bool) -> int:
                                   config.panel.door_id)
 
     def lines(info) -> list[str]:
-        return [f"Demo QR keys: {keys[0].parent}/ (send one to POST camera/frame)",
+        return [*(["Note: the panel's store is from an earlier demo that did not keep the dev cloud's state: "
+                   "keys it revoked stay refused; `panel --fresh` starts both afresh"] if upgraded else []),
+                f"Demo QR keys: {keys[0].parent}/ (send one to POST camera/frame)",
                 f"Resident app (dev cloud {cloud.url}): open a link to answer calls as that resident",
                 *(f"  {r.full_name} ({r.unit}): {cloud.app_link(r.id)}" for r in residents),
                 f"Property office (staff page): {cloud.url}/admin?token={cloud.staff_token}",

@@ -98,3 +98,13 @@ def test_a_damaged_cloud_state_file_is_one_line_naming_it_and_the_way_out(tmp_pa
     result = subprocess.run([*PANEL, "--headless", "--port", "0"], capture_output=True, text=True, timeout=30,
                             env={**ENV, "HOME": str(tmp_path)})
     assert_one_line_error(result, str(state / "dev-cloud.db"), "panel --fresh")
+
+
+def test_a_store_from_before_the_cloud_kept_its_state_is_pointed_out(tmp_path):
+    """Upgrading: the panel's store has revocations the new cloud file knows nothing of."""
+    with PanelProcess.demo(home=tmp_path, env=ENV) as first:
+        assert "Note: the panel's store" not in first.stdout
+    for f in (tmp_path / ".local/state/entry-panel").glob("dev-cloud.db*"):
+        f.unlink()
+    with PanelProcess.demo(home=tmp_path, env=ENV) as second:
+        assert "keys it revoked stay refused; `panel --fresh` starts both afresh" in second.stdout
