@@ -82,9 +82,13 @@ def run(args) -> int:
               f"visitor time limit: {s['visitor_limit_hours']:g} hours")
     elif args.action == "log":
         for e in _call(args, "GET", "/api/admin/log"):
-            result = "opened" if e["granted"] else f"refused ({e['reason']})"
-            print(f"{datetime.fromtimestamp(e['ts']):%Y-%m-%d %H:%M:%S}  {e['door']:<8} {e['method']:<5} "
-                  f"{result:<24} {e['who']}")
+            # Entries are what panels uploaded: an alarm has no method, an old panel may lack a key.
+            result = "opened" if e.get("granted") else f"refused ({e.get('reason', '')})"
+            if e.get("kind") == "alarm":
+                result = f"alarm ({e.get('reason', '')})"
+            when = datetime.fromtimestamp(e["ts"]) if isinstance(e.get("ts"), (int, float)) else None
+            print(f"{when:%Y-%m-%d %H:%M:%S}  " if when else f"{'?':<21}", end="")
+            print(f"{str(e.get('door', '')):<8} {str(e.get('method', '')):<5} {result:<24} {e.get('who', '')}")
     return 0
 
 

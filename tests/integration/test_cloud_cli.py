@@ -73,3 +73,28 @@ def test_errors_are_one_line_with_the_exit_status_readme_gives():
                                env=env, timeout=30)
         assert moved.returncode == 0 and "moved out: Olivia Smith" in moved.stdout, moved
     cloud("residents", status=1, words=[f"cannot reach the cloud at {served.cloud_url}", "Connection refused"])
+
+
+async def test_log_lists_alarms_and_entries_missing_fields():
+    """`panel cloud log` prints what panels uploaded, whatever fields an entry lacks."""
+    import asyncio
+
+    from panel.config import load
+    from panel.sim.cloud import DevCloud
+    cloud = DevCloud(load(None).property_file)
+    await cloud.start()
+    try:
+        cloud.office.record("panel", 1, {"ts": 1796000000.0, "door": "main", "method": "qr", "granted": True,
+                                         "who": "Olivia Smith"})
+        cloud.office.record("panel", 2, {"kind": "alarm", "ts": 1796000060.0, "door": "main", "granted": False,
+                                         "method": "contact", "reason": "forced_open", "detail": ""})
+        cloud.office.record("panel", 3, {"who": "an old panel's entry"})
+        env = {**ENV, "PANEL_CLOUD_URL": cloud.url, "PANEL_STAFF_TOKEN": cloud.staff_token}
+        result = await asyncio.to_thread(subprocess.run, [*PANEL, "cloud", "log"], capture_output=True, text=True,
+                                         env=env, timeout=30)
+    finally:
+        await cloud.stop()
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3 and "an old panel's entry" in lines[0]
+    assert "alarm (forced_open)" in lines[1] and "opened" in lines[2] and "Olivia Smith" in lines[2]
