@@ -8,21 +8,41 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import json
 import logging
 import os
+import re
 import sys
 
 from . import __version__, memory
 from .config import ConfigError, example_toml, load
 
 EXIT_USAGE = 2
+DEMO_CLOUD_FILE = "dev-cloud.db"        # the demo's dev cloud keeps its property here, in the state dir
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         # One line, not argparse's usage block: say what is wrong and where help is.
-        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: {_with_suggestion(message)} (see {self.prog} --help)\n")
+
+
+def _with_suggestion(message: str) -> str:
+    """argparse's "invalid choice: 'rnu' (choose from 'run', ...)" with the likely one named."""
+    m = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)$", message)
+    if m:
+        close = difflib.get_close_matches(m[1], re.findall(r"'([^']*)'", m[2]), n=1)
+        if close:
+            return f"{message[:m.start()]}invalid choice: '{m[1]}' (did you mean '{close[0]}'?)"
+    return message
+
+
+def port_hint(e: OSError, what: str) -> str:
+    """What to do about a port another program holds (the message says which port and
+    what for); `what`: how to pick another."""
+    busy = "already in use" in str(e).lower()
+    return f"; is another panel running? Stop it, or use {what} (any free port)" if busy else ""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"panel {__version__}")
     p.add_argument("--headless", action="store_true", help="no window, even when a display exists")
     p.add_argument("--port", type=int, help="local API port for the demo (default 8780; 0 = any free port)")
+    p.add_argument("--fresh", action="store_true", help="start the demo afresh: remove what it kept (residents, "
+                   "move-outs, invitations, keys, the access log) first")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     run = sub.add_parser("run", help="run the panel with a config file")
@@ -75,7 +97,11 @@ def main(argv: list[str] | None = None) -> int:
                 if not 0 <= args.port <= 65535:
                     raise ConfigError("--port must be between 0 and 65535")
                 config = config.replace("api", port=args.port)
+            if args.fresh:
+                _forget(config.state_dir)
             return _demo(config, headless=args.headless)
+        if args.fresh:
+            raise ConfigError("--fresh is for the demo (`panel --fresh`, no command)")
         if args.command == "run":
             return _run(load(args.config), headless=args.headless, demo=False)
         if args.command == "scan":
@@ -88,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                 return run(args)
             except CloudCliError as e:
                 print(f"panel cloud: {e}", file=sys.stderr)
-                return 1
+                return e.status
         if args.command == "config":
             if args.defaults:
                 print(example_toml())
@@ -110,38 +136,70 @@ def _wants_window(config, headless: bool) -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def _forget(state_dir) -> None:
+    """--fresh: the demo's state folder goes, said first (it holds the property's changes)."""
+    import shutil
+    if state_dir.exists():
+        print(f"Starting afresh: removing the demo's state in {state_dir} (residents, move-outs, invitations, "
+              f"keys, the access log)", flush=True)
+        shutil.rmtree(state_dir)
+
+
 def _demo(config, headless: bool) -> int:
     """The demo: the firmware, the dev cloud with the resident web app, and a
-    development issuer whose keys the panel trusts."""
-    from .directory import load_property
+    development issuer whose keys the panel trusts. What it changes is kept in the
+    state dir: a restart is the same property, with the same links and API token."""
     from .sim.cloud import DevCloud
     from .sim.issuer import DevIssuer
 
-    issuer = DevIssuer(config.state_dir / "dev-issuer.key")
-    config = config.replace("access", trusted_keys=issuer.trusted_keys())
-    residents = load_property(config.property_file).residents
-    keys = issuer.write_demo_keys(config.state_dir / "demo-keys", residents, config.panel.door_id)
-    # Next to the API port when it is fixed, so the resident links stay the same run to run.
-    cloud = DevCloud(config.property_file, port=config.api.port + 1 if config.api.port else 0, issuer=issuer)
-    lines = [f"Demo QR keys: {keys[0].parent}/ (send one to POST camera/frame)",
-             f"Resident app (dev cloud {cloud.url.rsplit(':', 1)[0]}): open a link to answer calls as that resident"]
+    # A panel store from before the dev cloud kept its state: its revocations (move-outs) stay, the cloud's
+    # residents start from the property file again; say so, with the way to start both afresh.
+    upgraded = (config.state_dir / "panel.db").exists() and not (config.state_dir / DEMO_CLOUD_FILE).exists()
+    try:
+        issuer = DevIssuer(config.state_dir / "dev-issuer.key")
+        # Next to the API port when it is fixed, so the resident links stay the same run to run.
+        cloud = DevCloud(config.property_file, port=config.api.port + 1 if config.api.port else 0, issuer=issuer,
+                         state_file=config.state_dir / DEMO_CLOUD_FILE)
+    except (OSError, ValueError) as e:        # a state file that is not ours any more: one line, not a traceback
+        raise ConfigError(str(e)) from None
+    import secrets
+    config = config.replace("access", trusted_keys=issuer.trusted_keys()).replace(
+        "api", token=config.api.token or cloud.db.kept("api_token", lambda: secrets.token_urlsafe(24)))
+    residents = sorted(cloud.residents.values(), key=lambda r: (r.last_name, r.first_name))
+    keys = issuer.write_demo_keys(config.state_dir / "demo-keys", list(cloud.residents.values()),
+                                  config.panel.door_id)
+
+    def lines(info) -> list[str]:
+        return [*(["Note: the panel's store is from an earlier demo that did not keep the dev cloud's state: "
+                   "keys it revoked stay refused; `panel --fresh` starts both afresh"] if upgraded else []),
+                f"Demo QR keys: {keys[0].parent}/ (send one to POST camera/frame)",
+                f"Resident app (dev cloud {cloud.url}): open a link to answer calls as that resident",
+                *(f"  {r.full_name} ({r.unit}): {cloud.app_link(r.id)}" for r in residents),
+                f"Property office (staff page): {cloud.url}/admin?token={cloud.staff_token}",
+                "For README's examples, paste into your shell:",
+                f"  export {_path_to_panel()}T={info.token} API={info.api_url} PANEL_CLOUD_URL={cloud.url} "
+                f"PANEL_STAFF_TOKEN={cloud.staff_token}"]
 
     async def start_cloud():
         await cloud.start()
-        lines[1] = f"Resident app (dev cloud {cloud.url}): open a link to answer calls as that resident"
-        lines.extend(f"  {r.full_name} ({r.unit}): {cloud.app_link(r.id)}"
-                     for r in sorted(residents, key=lambda r: (r.last_name, r.first_name)))
-        lines.append(f"Property office (staff page): {cloud.url}/admin?token={cloud.staff_token}")
-        lines.append(f"  scripts: export PANEL_CLOUD_URL={cloud.url} PANEL_STAFF_TOKEN={cloud.staff_token}; "
-                     f"panel cloud --help")
         return config.replace("cloud", url=cloud.panel_url, token=cloud.panel_token)
 
     return _run(config, headless=headless, demo=True, extra_lines=lines, before=start_cloud, after=cloud.stop)
 
 
-def _run(config, headless: bool, demo: bool, extra_lines: list[str] = (), before=None, after=None) -> int:
+def _path_to_panel() -> str:
+    """PATH=... for the export line: where this `panel` is (.venv/bin after ./scripts/run),
+    so the line works in any shell, whatever its PATH."""
+    import shlex
+    from pathlib import Path
+    here = Path(sys.executable).parent
+    return f'PATH={shlex.quote(str(here))}:"$PATH" ' if (here / "panel").exists() else ""
+
+
+def _run(config, headless: bool, demo: bool, extra_lines=lambda info: [], before=None, after=None) -> int:
     """Run the panel until SIGINT/SIGTERM. `before` (async, returns the config to use)
-    and `after` run in the same event loop: the demo starts its dev cloud there."""
+    and `after` run in the same event loop: the demo starts its dev cloud there.
+    extra_lines(ready info): what to print after the API's lines."""
     from .app import App, Ready
     from .directory import PropertyError
     from .hardware import RelayError
@@ -150,6 +208,10 @@ def _run(config, headless: bool, demo: bool, extra_lines: list[str] = (), before
     logging.basicConfig(level=config.panel.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)    # the strike reports relay faults once
+    if config.panel.log_level != "debug":
+        # aioice says every candidate pair's checks at INFO (a dozen lines a call): only its problems.
+        for name in ("aioice", "aiortc"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     window = _wants_window(config, headless)
     if not window:
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -163,7 +225,7 @@ def _run(config, headless: bool, demo: bool, extra_lines: list[str] = (), before
             print(f"  TLS certificate SHA-256: {info.fingerprint}  (self-signed: compare before trusting it)", flush=True)
         insecure = "-k " if info.fingerprint else ""
         print(f"  try: curl {insecure}-H 'Authorization: Bearer {info.token}' {info.api_url}/status", flush=True)
-        for line in extra_lines:
+        for line in extra_lines(info):
             print(line, flush=True)
         print("Press Ctrl-C to stop.", flush=True)
 
@@ -179,7 +241,8 @@ def _run(config, headless: bool, demo: bool, extra_lines: list[str] = (), before
     try:
         asyncio.run(main())
     except (ConfigError, RelayError, StoreError, PropertyError, OSError) as e:
-        print(f"panel: {e}", file=sys.stderr)
+        hint = port_hint(e, "--port 0" if demo else "[api] port = 0") if isinstance(e, OSError) else ""
+        print(f"panel: {e}{hint}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         pass

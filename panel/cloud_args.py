@@ -7,7 +7,9 @@ off the firmware's path; tests/integration/test_cli.py checks it).
 
 from __future__ import annotations
 
+import argparse
 import os
+from datetime import datetime
 
 
 def add_parser(sub, parser_class) -> None:
@@ -19,6 +21,8 @@ def add_parser(sub, parser_class) -> None:
     serve.add_argument("--port", type=int, default=8790)
     serve.add_argument("--property", metavar="FILE", help="property file (default: the demo property)")
     serve.add_argument("--smtp", metavar="HOST:PORT", help="send e-mail there (default: a local sink)")
+    serve.add_argument("--state", metavar="FILE", help="keep the property, its log and tokens in this SQLite "
+                       "file across restarts (default: nothing kept)")
     csub.add_parser("residents", help="list residents")
     move_in = csub.add_parser("move-in", help="add a resident")
     move_in.add_argument("--first-name", default="")
@@ -29,14 +33,33 @@ def add_parser(sub, parser_class) -> None:
     move_in.add_argument("--card", action="append", default=[], metavar="FC:NUMBER",
                          help="an access card for the OSDP reader, as printed on it (repeat for more)")
     move_out = csub.add_parser("move-out", help="remove a resident; their keys and devices stop at once")
-    move_out.add_argument("resident_id")
+    move_out.add_argument("resident", metavar="RESIDENT", help="the resident's id or full name (panel cloud residents)")
     invite = csub.add_parser("invite", help="invite a visitor (an e-mail with their key)")
     invite.add_argument("--name", required=True)
     invite.add_argument("--email", required=True)
-    invite.add_argument("--from", dest="start", help="ISO date-time (default: now)")
-    invite.add_argument("--hours", type=float, default=4.0)
+    invite.add_argument("--from", dest="start", type=date_time, metavar="WHEN",
+                        help="a date and time, 2026-12-24T18:00 (default: now)")
+    invite.add_argument("--hours", type=hours, default=4.0, help="how long the key is valid (default 4)")
     invite.add_argument("--door", action="append", metavar="DOOR")
     settings = csub.add_parser("settings", help="show or change property settings")
     settings.add_argument("--allow-visitors", choices=("yes", "no"))
-    settings.add_argument("--visitor-limit-hours", type=float)
+    settings.add_argument("--visitor-limit-hours", type=hours)
     csub.add_parser("log", help="the access log, newest first")
+
+
+def date_time(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date and time: write it as 2026-12-24T18:00 "
+                                         f"(or 2026-12-24)") from None
+
+
+def hours(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 24 * 365:       # also NaN
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours above 0 (at most a year)")
+    return value

@@ -132,13 +132,17 @@ class MqttBridge:
                     self.connected, self.last_error, delay = True, "", RECONNECT_SECONDS[0]
                     log.info("mqtt: connected to %s:%d", self.m.host, self.m.port)
                     await self._announce(client)
-                    async with asyncio.TaskGroup() as tg:
-                        tg.create_task(self._send(client))
-                        if self.m.open_payload:
+                    try:
+                        async with asyncio.TaskGroup() as tg:
+                            tg.create_task(self._send(client))
+                            # Reading the messages is what notices a broker that went away (it
+                            # raises MqttError): read them even with no command to listen for.
                             tg.create_task(self._commands(client))
+                    finally:
+                        self.connected = False      # now, not after the client's goodbye times out
             except* aiomqtt.MqttError as group:
                 problem = str(group.exceptions[0])
-                if self.connected or problem != self.last_error:
+                if problem != self.last_error:
                     log.warning("mqtt: %s:%d: %s; retrying (%d events wait)", self.m.host, self.m.port, problem,
                                 len(self.queue))
                 self.connected, self.last_error = False, problem
@@ -209,7 +213,8 @@ class MqttBridge:
 
     async def _commands(self, client: aiomqtt.Client) -> None:
         topic = f"{self.prefix}/door/set"
-        await client.subscribe(topic, qos=1)
+        if self.m.open_payload:
+            await client.subscribe(topic, qos=1)
         async for message in client.messages:
             payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
             if hmac.compare_digest(payload, self.m.open_payload.encode()):

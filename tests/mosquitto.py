@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -20,12 +21,30 @@ def free_port() -> int:
 class Mosquitto:
     """A broker with persistence in `folder`: stop() and start() again keep its sessions."""
 
-    def __init__(self, folder: Path, port: int | None = None):
+    def __init__(self, folder: Path, port: int | None = None, *, tls: bool = False,
+                 users: dict[str, str] | None = None):
+        """tls: serve TLS with a self-signed certificate (`ca_file`); users: name -> password,
+        and nobody else may connect."""
         self.folder, self.port = Path(folder), port or free_port()
         self.folder.mkdir(parents=True, exist_ok=True)
         self.conf = self.folder / "mosquitto.conf"
-        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-                             f"persistence_location {self.folder}/\nlog_dest file {self.folder}/log\n")
+        # `user`: run as root, mosquitto drops to user "mosquitto", who cannot read the key and
+        # password files the test made.
+        keep_root = (tls or users) and os.geteuid() == 0
+        conf = [f"listener {self.port} 127.0.0.1", *(["user root"] if keep_root else []), f"allow_anonymous {'false' if users else 'true'}",
+                "persistence true", f"persistence_location {self.folder}/", f"log_dest file {self.folder}/log"]
+        if tls:
+            from panel.sim.cloud import _self_signed
+            self.ca_file, key_file, _ = _self_signed(self.folder, "127.0.0.1")
+            conf += [f"certfile {self.ca_file}", f"keyfile {key_file}"]
+        if users:
+            passwords = self.folder / "passwords"
+            passwords.touch(mode=0o600)
+            for name, password in users.items():
+                subprocess.run([shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd", "-b",
+                                str(passwords), name, password], check=True, capture_output=True, timeout=10)
+            conf.append(f"password_file {passwords}")
+        self.conf.write_text("\n".join(conf) + "\n")
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 10.0) -> "Mosquitto":

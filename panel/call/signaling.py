@@ -18,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
+import socket
 import ssl
 import time
 from collections.abc import Callable
@@ -252,5 +254,18 @@ def _failed_why(e: Exception) -> str:
     if isinstance(e, aiohttp.ClientSSLError):
         return f"TLS handshake failed ({e.os_error}); the link stays down"
     if isinstance(e, aiohttp.WSServerHandshakeError):
-        return f"the cloud refused the WebSocket (HTTP {e.status})"
-    return f"cannot reach the cloud ({e.__class__.__name__}: {e})"
+        if e.status == 404:
+            return "no WebSocket at this URL (HTTP 404): check the path in [cloud] url; retrying"
+        return f"the cloud refused the WebSocket (HTTP {e.status}); retrying"
+    if isinstance(e, aiohttp.ClientConnectorError):
+        os_error = e.os_error
+        if isinstance(os_error, socket.gaierror):
+            why = f"host name {e.host!r} not found"
+        else:
+            why = os.strerror(os_error.errno).lower() if os_error.errno else str(os_error)
+        return f"cannot reach the cloud at {e.host}:{e.port}: {why}; check [cloud] url and that the cloud runs; retrying"
+    if isinstance(e, (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)):   # closed, or reset
+        return "the cloud hung up before the WebSocket was open (is it the cloud at that URL?); retrying"
+    if isinstance(e, asyncio.TimeoutError):
+        return "the cloud did not answer in time; retrying"
+    return f"cannot reach the cloud ({e.__class__.__name__}: {e}); retrying"

@@ -26,7 +26,6 @@ import hmac
 import io
 import json
 import logging
-import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -83,14 +82,14 @@ class StaffApi:
         return body
 
     def _guard(handler):
-        """Staff only; OfficeError -> 400 with its message."""
+        """Staff only; OfficeError -> its status (400, 404, 409) with its message."""
         async def wrapped(self, request: web.Request):
             if not self._staff(request):
                 return _error(401, "staff token needed (Authorization: Bearer <staff token>)")
             try:
                 return await handler(self, request)
             except OfficeError as e:
-                return _error(400, str(e))
+                return _error(e.status, str(e))
         return wrapped
 
     # -- pages -------------------------------------------------------------------------------
@@ -109,12 +108,11 @@ class StaffApi:
                                                        "<p>This invitation was withdrawn: your host has moved out.</p>"),
                                 content_type="text/html")
         if not invitation.credential:
-            invitation.credential = self.cloud.issuer.issue(
+            self.office.activated(invitation, self.cloud.issuer.issue(
                 holder_id=f"visitor:{invitation.id}", holder_name=invitation.name, kind="visitor",
                 doors=invitation.doors, not_before=invitation.not_before,
                 hours=(invitation.not_after - invitation.not_before) / 3600, credential_id=invitation.id,
-                invited_by=invitation.inviter or None)
-            invitation.activated_at = time.time()
+                invited_by=invitation.inviter or None))
         buf = io.BytesIO()
         qr_code(invitation.credential).save(buf, kind="png", scale=8, border=4)
         png = base64.b64encode(buf.getvalue()).decode()
@@ -196,7 +194,7 @@ class StaffApi:
             return await self._invite(await self._body(request), invited_by=resident.full_name,
                                       inviter=resident.id)
         except OfficeError as e:
-            return _error(400, str(e))
+            return _error(e.status, str(e))
 
     async def _invite(self, b: dict, invited_by: str, inviter: str = "") -> web.Response:
         doors = b.get("doors", ["main"])
@@ -235,16 +233,14 @@ class StaffApi:
     @_guard
     async def put_settings(self, request):
         b = await self._body(request)
-        s = self.office.settings
-        if "allow_visitors" in b:
-            if not isinstance(b["allow_visitors"], bool):
-                raise OfficeError("allow_visitors must be true or false")
-            s.allow_visitors = b["allow_visitors"]
+        allow, hours = b.get("allow_visitors"), b.get("visitor_limit_hours")
+        if "allow_visitors" in b and not isinstance(allow, bool):
+            raise OfficeError("allow_visitors must be true or false")
         if "visitor_limit_hours" in b:
-            hours = b["visitor_limit_hours"]
             if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0 < hours <= 24 * 365:
                 raise OfficeError("visitor_limit_hours must be a number of hours above 0")
-            s.visitor_limit_hours = float(hours)
+            hours = float(hours)
+        self.office.set_settings(allow_visitors=allow, visitor_limit_hours=hours)
         await self.cloud.push_settings()
         return self._settings()
 

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import secrets
 import time
 from collections import deque
@@ -26,6 +27,7 @@ from .. import trace
 from ..directory import Resident, load_property
 from . import admin
 from .issuer import DevIssuer
+from .cloud_db import CloudDb
 from .mail import MailSink
 from .office import Office
 
@@ -56,20 +58,24 @@ class DevCloud:
     def __init__(self, property_file: str | Path, *, panel_token: str | None = None, host: str = "127.0.0.1",
                  port: int = 0, secret: bytes | None = None, staff_token: str | None = None,
                  issuer: DevIssuer | None = None, smtp: tuple[str, int] | None = None,
-                 max_message_bytes: int = MAX_MESSAGE_BYTES, tls_dir: str | Path | None = None):
+                 max_message_bytes: int = MAX_MESSAGE_BYTES, tls_dir: str | Path | None = None,
+                 state_file: str | Path | None = None):
         """smtp: the (host, port) e-mail goes to; None = a local sink this cloud runs.
+        state_file: the SQLite file the back office and the tokens' secret are kept in, so a
+        restart is the same property with the same links (None: nothing kept).
         max_message_bytes: the largest message taken from the panel.
         tls_dir: serve https/wss with a self-signed certificate made in this folder
         (`ca_file` is its PEM, `fingerprint` its SHA-256), for tests of the panel's TLS."""
         self.max_message_bytes = max_message_bytes
         prop = load_property(property_file)
         self.property_name = prop.name
-        self.office = Office.from_residents(prop.residents, prop.doors)
+        self.db = CloudDb(state_file)
+        self.office = Office.load(self.db, prop.residents, prop.doors)
         self.issuer = issuer or DevIssuer(None)
-        self.panel_token = panel_token or secrets.token_urlsafe(24)
-        self.staff_token = staff_token or secrets.token_urlsafe(24)
+        self.panel_token = panel_token or self.db.kept("panel_token", lambda: secrets.token_urlsafe(24))
+        self.staff_token = staff_token or self.db.kept("staff_token", lambda: secrets.token_urlsafe(24))
         self.host, self.port = host, port
-        self.secret = secret or secrets.token_bytes(32)
+        self.secret = secret or bytes.fromhex(self.db.kept("secret", lambda: secrets.token_bytes(32).hex()))
         self.mail_sink = MailSink(host) if smtp is None else None
         self.smtp = smtp
         self.phone_line: list[dict] = []   # calls to residents who chose to be called on the phone
@@ -108,9 +114,15 @@ class DevCloud:
         admin.add_routes(app, self)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port, ssl_context=self._ssl).start()
+        try:
+            await web.TCPSite(self._runner, self.host, self.port, ssl_context=self._ssl).start()
+        except OSError as e:
+            await self.stop()
+            # aiohttp's message is "[Errno 98] error while attempting to bind ...": say which server.
+            raise OSError(f"cannot listen on {self.host}:{self.port} for the dev cloud: "
+                          f"{os.strerror(e.errno) if e.errno else e}") from None
         self.port = self._runner.addresses[0][1]
-        log.info("dev cloud on %s", self.url)
+        log.debug("dev cloud on %s", self.url)        # the demo and `cloud serve` print it
 
     async def stop(self) -> None:
         for ws in list(self._sockets):

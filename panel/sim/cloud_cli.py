@@ -1,38 +1,56 @@
 """`panel cloud ...`: run the dev cloud on its own, and script its back office.
 
-    panel cloud serve [--port 8790] [--property FILE] [--smtp HOST:PORT]
+    panel cloud serve [--port 8790] [--property FILE] [--smtp HOST:PORT] [--state FILE]
     panel cloud residents
     panel cloud move-in --first-name Ada --last-name Lovelace --unit 3B [--phone +44...]
-    panel cloud move-out RESIDENT_ID
+    panel cloud move-out RESIDENT_ID_OR_NAME
     panel cloud invite --name "Ada Guest" --email ada@example.org --from 2026-12-24T18:00 --hours 4
     panel cloud settings [--allow-visitors yes|no] [--visitor-limit-hours 24]
     panel cloud log
 
 The client commands need the cloud's URL and staff token: --url/--staff-token, or
 PANEL_CLOUD_URL / PANEL_STAFF_TOKEN (printed by `panel cloud serve` and the demo).
+
+Exit status: 2 for what the user must fix in the command (a request the cloud calls
+bad, the URL, the staff token), 1 when it fails at run time (the cloud is not there,
+no such resident), as the rest of `panel`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import difflib
 import json
 import signal
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta
 
 from ..cloud_args import add_parser  # noqa: F401  (the parser lives outside sim: see panel/cloud_args.py)
 
 
+EXIT_FAILED, EXIT_USAGE = 1, 2
+
+
 class CloudCliError(Exception):
-    pass
+    """One line for the user; `status` the exit status (EXIT_USAGE: fix the command)."""
+
+    def __init__(self, message: str, status: int = EXIT_FAILED):
+        super().__init__(message)
+        self.status = status
 
 
 def run(args) -> int:
     if args.action == "serve":
         return _serve(args)
     if not args.staff_token:
-        raise CloudCliError("a staff token is needed: --staff-token or PANEL_STAFF_TOKEN")
+        raise CloudCliError("a staff token is needed: --staff-token or PANEL_STAFF_TOKEN (the demo prints it)",
+                            EXIT_USAGE)
+    url = urllib.parse.urlsplit(args.url)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        raise CloudCliError(f"--url / PANEL_CLOUD_URL {args.url!r} is not the cloud's http:// or https:// URL",
+                            EXIT_USAGE)
     if args.action == "residents":
         for r in _call(args, "GET", "/api/admin/residents"):
             contact = f"phone {r['phone']}" if r["contact"] == "phone" else "app"
@@ -44,10 +62,11 @@ def run(args) -> int:
         r = _call(args, "POST", "/api/admin/residents", body)
         print(f"moved in: {r['name']} ({r['unit']}) id {r['id']}\nresident app: {r['app_link']}")
     elif args.action == "move-out":
-        r = _call(args, "DELETE", f"/api/admin/residents/{args.resident_id}")
+        resident_id = urllib.parse.quote(_resident_id(args, args.resident), safe="")
+        r = _call(args, "DELETE", f"/api/admin/residents/{resident_id}")
         print(f"moved out: {r['moved_out']['name']}")
     elif args.action == "invite":
-        start = datetime.fromisoformat(args.start) if args.start else datetime.now()
+        start = args.start or datetime.now()
         body = {"name": args.name, "email": args.email, "from": start.isoformat(timespec="seconds"),
                 "until": (start + timedelta(hours=args.hours)).isoformat(timespec="seconds"),
                 "doors": args.door or ["main"]}
@@ -63,9 +82,13 @@ def run(args) -> int:
               f"visitor time limit: {s['visitor_limit_hours']:g} hours")
     elif args.action == "log":
         for e in _call(args, "GET", "/api/admin/log"):
-            result = "opened" if e["granted"] else f"refused ({e['reason']})"
-            print(f"{datetime.fromtimestamp(e['ts']):%Y-%m-%d %H:%M:%S}  {e['door']:<8} {e['method']:<5} "
-                  f"{result:<24} {e['who']}")
+            # Entries are what panels uploaded: an alarm has no method, an old panel may lack a key.
+            result = "opened" if e.get("granted") else f"refused ({e.get('reason', '')})"
+            if e.get("kind") == "alarm":
+                result = f"alarm ({e.get('reason', '')})"
+            when = datetime.fromtimestamp(e["ts"]) if isinstance(e.get("ts"), (int, float)) else None
+            print(f"{when:%Y-%m-%d %H:%M:%S}  " if when else f"{'?':<21}", end="")
+            print(f"{str(e.get('door', '')):<8} {str(e.get('method', '')):<5} {result:<24} {e.get('who', '')}")
     return 0
 
 
@@ -79,12 +102,37 @@ def _call(args, method: str, path: str, body: dict | None = None):
     except urllib.error.HTTPError as e:
         try:
             message = json.loads(e.read()).get("error", e.reason)
-        except ValueError:
+        except (ValueError, AttributeError):
             message = e.reason
-        raise CloudCliError(f"the cloud said {e.code}: {message}") from None
+        if e.code == 401:
+            raise CloudCliError(f"the cloud at {args.url} refused the staff token: check --staff-token or "
+                                f"PANEL_STAFF_TOKEN", EXIT_USAGE) from None
+        # 400: the request itself is wrong (an e-mail address, a name): the user fixes the command.
+        raise CloudCliError(f"the cloud said {e.code}: {message}",
+                            EXIT_USAGE if e.code == 400 else EXIT_FAILED) from None
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
-        raise CloudCliError(f"cannot reach the cloud at {args.url}: {reason}") from None
+        raise CloudCliError(f"cannot reach the cloud at {args.url}: {getattr(reason, 'strerror', None) or reason}"
+                            f" (is it running? --url or PANEL_CLOUD_URL)") from None
+    except ValueError as e:            # not JSON: something else answers at that URL
+        raise CloudCliError(f"{args.url} does not answer as the dev cloud ({e.__class__.__name__}); "
+                            f"check --url or PANEL_CLOUD_URL") from None
+
+
+def _resident_id(args, given: str) -> str:
+    """A resident's id, from their id or their full name as `panel cloud residents` lists it."""
+    residents = _call(args, "GET", "/api/admin/residents")
+    if any(r["id"] == given for r in residents):
+        return given
+    named = [r for r in residents if r["name"].casefold() == given.strip().casefold()]
+    if len(named) == 1:
+        return named[0]["id"]
+    if named:
+        raise CloudCliError(f"{len(named)} residents are called {given!r} "
+                            f"({', '.join(r['id'] + ' in ' + r['unit'] for r in named)}): give the id", EXIT_USAGE)
+    close = difflib.get_close_matches(given, [r["name"] for r in residents] + [r["id"] for r in residents], n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else " (see panel cloud residents)"
+    raise CloudCliError(f"no resident {given!r}{hint}")
 
 
 def _serve(args) -> int:
@@ -95,11 +143,11 @@ def _serve(args) -> int:
     if args.smtp:
         host, _, port = args.smtp.rpartition(":")
         if not host or not port.isdigit():
-            raise CloudCliError("--smtp must be HOST:PORT")
+            raise CloudCliError("--smtp must be HOST:PORT", EXIT_USAGE)
         smtp = (host, int(port))
 
     async def main():
-        cloud = DevCloud(args.property or Config().property_file, port=args.port, smtp=smtp)
+        cloud = DevCloud(args.property or Config().property_file, port=args.port, smtp=smtp, state_file=args.state)
         await cloud.start()
         print(f"Dev cloud: {cloud.url}", flush=True)
         print(f"  panel config:  [cloud] url = \"{cloud.panel_url}\"  token = \"{cloud.panel_token}\"", flush=True)
@@ -115,5 +163,6 @@ def _serve(args) -> int:
     try:
         asyncio.run(main())
     except OSError as e:
-        raise CloudCliError(f"cannot start the dev cloud: {e}") from None
+        from ..cli import port_hint
+        raise CloudCliError(f"{e}{port_hint(e, '--port 0')}", EXIT_USAGE) from None
     return 0

@@ -1,10 +1,12 @@
 """The property's back office, as the dev cloud keeps it: residents (move-in, move-out,
 contact preference), visitor invitations, property settings, and the access log the
-panels upload. Plain data and rules; cloud.py and admin.py put it on the network.
+panels upload. Plain data and rules; cloud.py and admin.py put it on the network,
+cloud_db.py keeps every change (Office.load reads it back at start).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import time
@@ -13,10 +15,22 @@ from dataclasses import asdict, dataclass, field
 from ..access.cards import CardError, normalize_card
 from ..directory import LIMITS, Resident
 from ..text import text_problem
+from .cloud_db import CloudDb
 
 
 class OfficeError(ValueError):
-    """A request the office refuses, with a message for the staff member."""
+    """A request the office refuses, with a message for the staff member; `status`: the
+    HTTP status it is answered with (400: the request is wrong)."""
+    status = 400
+
+
+class OfficeRefused(OfficeError):
+    """A well-formed request the property's state refuses (visitors switched off, a card taken)."""
+    status = 409
+
+
+class NoSuchResident(OfficeError):
+    status = 404
 
 
 def _refuse_text(label: str, value: str, limit: int) -> None:
@@ -74,10 +88,37 @@ class Office:
     log: list[dict] = field(default_factory=list)                 # uploaded by panels, in arrival order
     doors: tuple[str, ...] = ("main",)                            # the property's door ids
     _seen_events: set[tuple[str, int]] = field(default_factory=set)
+    db: CloudDb = field(default_factory=lambda: CloudDb(None))    # where every change is kept
 
     @classmethod
-    def from_residents(cls, residents, doors=("main",)) -> "Office":
-        return cls(tenants={r.id: Tenant(r) for r in residents}, doors=tuple(doors))
+    def load(cls, db: CloudDb, residents, doors=("main",)) -> "Office":
+        """The office as db kept it; on first use, the property's residents (kept from then on:
+        a move-out outlives a restart, the property file only seeds)."""
+        office = cls(doors=tuple(doors), db=db)
+        if db.get("seeded") is None:
+            for r in residents:
+                office._keep_tenant(Tenant(r))
+            db.put("seeded", "1")
+        else:
+            for t in db.tenants():
+                r = t["resident"]
+                office.tenants[r["id"]] = Tenant(Resident(**{**r, "cards": tuple(r["cards"])}), t["contact"], t["phone"])
+        office.invitations = {i["id"]: Invitation(**i) for i in db.invitations()}
+        office.revocations = db.revocations()
+        if (settings := db.get("settings")) is not None:
+            office.settings = Settings(**json.loads(settings))
+        for panel, event_id, entry in db.log():
+            office._seen_events.add((panel, event_id))
+            office.log.append(entry)
+        return office
+
+    def _keep_tenant(self, tenant: Tenant) -> None:
+        self.tenants[tenant.resident.id] = tenant
+        self.db.put_tenant(tenant.resident.id, asdict(tenant))
+
+    def _keep_invitation(self, invitation: Invitation) -> None:
+        self.invitations[invitation.id] = invitation
+        self.db.put_invitation(invitation.id, asdict(invitation))
 
     # -- residents ---------------------------------------------------------------------
     def residents(self) -> list[Resident]:
@@ -106,25 +147,28 @@ class Office:
         taken = {c: t for t in self.tenants.values() for c in t.resident.cards}
         for number in numbers:
             if number in taken:
-                raise OfficeError(f"card {number} is already {taken[number].resident.full_name}'s")
+                raise OfficeRefused(f"card {number} is already {taken[number].resident.full_name}'s")
         resident_id = "r-" + secrets.token_hex(4)
         tenant = Tenant(Resident(resident_id, first_name, last_name, unit, display_name.strip(), numbers),
                         contact, phone)
-        self.tenants[resident_id] = tenant
+        self._keep_tenant(tenant)
         return tenant
 
     def move_out(self, resident_id: str) -> Tenant:
         tenant = self.tenants.pop(resident_id, None)
         if tenant is None:
-            raise OfficeError(f"no resident {resident_id!r}")
+            raise NoSuchResident(f"no resident {resident_id!r}")
         # Everything the resident holds stops working at once: every credential issued
         # to them (by holder id) and every device signed in as them.
         # The visitor keys they handed out name them as inviter, so the panel refuses
         # those too; invitations not yet activated give no key at all.
+        self.db.drop_tenant(resident_id)
         self.revocations[f"holder:{resident_id}"] = "moved out"
-        for invitation in self.invitations.values():
+        self.db.revoke(f"holder:{resident_id}", "moved out")
+        for invitation in list(self.invitations.values()):
             if invitation.inviter == resident_id:
                 invitation.withdrawn = True
+                self._keep_invitation(invitation)
         return tenant
 
     # -- invitations ----------------------------------------------------------------------
@@ -133,7 +177,7 @@ class Office:
         name, email = name.strip(), email.strip()
         _refuse_text("name", name, LIMITS["display_name"])
         if not self.settings.allow_visitors:
-            raise OfficeError("visitor access is switched off for this property")
+            raise OfficeRefused("visitor access is switched off for this property")
         if not name:
             raise OfficeError("the visitor's name is needed")
         if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
@@ -150,8 +194,21 @@ class Office:
         invitation = Invitation(id="inv-" + secrets.token_hex(4), name=name, email=email, not_before=not_before,
                                 not_after=min(not_after, limit), doors=list(doors), invited_by=invited_by,
                                 token=secrets.token_urlsafe(16), cut_to_limit=cut, inviter=inviter)
-        self.invitations[invitation.id] = invitation
+        self._keep_invitation(invitation)
         return invitation
+
+    def activated(self, invitation: Invitation, credential: str) -> None:
+        """The visitor opened the link: the key issued is the one the link shows from now on."""
+        invitation.credential, invitation.activated_at = credential, time.time()
+        self._keep_invitation(invitation)
+
+    # -- settings -----------------------------------------------------------------------------
+    def set_settings(self, *, allow_visitors: bool | None = None, visitor_limit_hours: float | None = None) -> None:
+        if allow_visitors is not None:
+            self.settings.allow_visitors = allow_visitors
+        if visitor_limit_hours is not None:
+            self.settings.visitor_limit_hours = visitor_limit_hours
+        self.db.put("settings", json.dumps(asdict(self.settings)))
 
     def by_token(self, token: str) -> Invitation | None:
         return next((i for i in self.invitations.values() if secrets.compare_digest(i.token, token)), None)
@@ -163,5 +220,7 @@ class Office:
         if key in self._seen_events:
             return False
         self._seen_events.add(key)
-        self.log.append({**entry, "panel": panel, "received_at": time.time()})
+        kept = {**entry, "panel": panel, "received_at": time.time()}
+        self.log.append(kept)
+        self.db.add_log(panel, event_id, kept)
         return True

@@ -171,3 +171,29 @@ def test_port_in_use_is_one_line(tmp_path):
         path = tmp_path / "p.toml"
         path.write_text(with_simulated_parts(f'[panel]\nstate_dir = "{tmp_path}/state"\n[api]\nport = {port}\n'))
         assert_one_line_error(panel("run", "--config", str(path), "--headless"), "cannot listen", str(port))
+
+
+@pytest.mark.parametrize("taken,what", [("api", "for the local API"), ("cloud", "for the dev cloud")])
+def test_demo_on_a_busy_port_names_that_port_and_the_way_out(tmp_path, taken, what):
+    """The demo's dev cloud listens on --port + 1: whichever is taken is the one named."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        result = subprocess.run([*PANEL, "--headless", "--port", str(port if taken == "api" else port - 1)],
+                                capture_output=True, text=True, timeout=30, env={**ENV, "HOME": str(tmp_path)})
+    assert_one_line_error(result, f"cannot listen on 127.0.0.1:{port} {what}", "already in use",
+                          "--port 0 (any free port)")
+    assert "Errno" not in result.stderr
+
+
+@pytest.mark.parametrize("args,typo,suggested", [
+    (["rnu"], "rnu", "run"), (["scna", "x.png"], "scna", "scan"),
+    (["credential", "isue"], "isue", "issue"), (["cloud", "resdents"], "resdents", "residents")])
+def test_a_mistyped_command_gets_a_suggestion(args, typo, suggested):
+    assert_one_line_error(panel(*args), f"invalid choice: '{typo}'", f"did you mean '{suggested}'?")
+
+
+def test_fresh_is_for_the_demo_only(tmp_path):
+    assert_one_line_error(panel("--fresh", "config", "--defaults"), "--fresh is for the demo")

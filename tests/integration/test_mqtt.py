@@ -38,8 +38,8 @@ def broker(tmp_path):
 class Listener:
     """A subscriber collecting (topic, payload) from the broker."""
 
-    def __init__(self, port: int, topics: list[str], identifier: str | None = None):
-        self.port, self.topics, self.identifier = port, topics, identifier
+    def __init__(self, port: int, topics: list[str], identifier: str | None = None, **client):
+        self.port, self.topics, self.identifier, self.client = port, topics, identifier, client
         self.messages: list[tuple[str, bytes, bool]] = []
         self.subscribed = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -51,7 +51,7 @@ class Listener:
 
     async def _run(self):
         async with aiomqtt.Client("127.0.0.1", self.port, identifier=self.identifier,
-                                  clean_session=False if self.identifier else None) as client:
+                                  clean_session=False if self.identifier else None, **self.client) as client:
             for t in self.topics:
                 await client.subscribe(t, qos=1)
             self.subscribed.set()
@@ -114,7 +114,9 @@ async def test_events_queued_while_the_broker_is_away_arrive_after_it_is_back(tm
             pass
         await until(lambda: panel.app.integrations.mqtt.connected, what="the panel connected")
         await asyncio.to_thread(broker.stop)
-        await until(lambda: not panel.app.integrations.mqtt.connected, what="the panel to see the broker gone")
+        # A closed socket is seen at once; a reset one only by the keepalive (15 s): bounded by that.
+        await until(lambda: not panel.app.integrations.mqtt.connected, timeout=30,
+                    what="the panel to see the broker gone")
         for who in ("one", "two", "three"):
             await panel.open_door(who)
         status = await panel.until_status(lambda s: s["mqtt"]["queued"] >= 3)
@@ -130,3 +132,36 @@ async def test_events_queued_while_the_broker_is_away_arrive_after_it_is_back(tm
     finally:
         await panel.client.close()
         await panel.stop()
+
+
+async def test_over_tls_with_a_password_and_refused_with_a_wrong_one(tmp_path):
+    """A broker that takes only TLS and known users: the panel verifies the broker's
+    certificate with [mqtt] ca_file and logs in; with a wrong password it stays off,
+    says why in status, and the door path does not care."""
+    import ssl
+    broker = Mosquitto(tmp_path / "broker", tls=True, users={"panel": "right-password", "ha": "ha-password"}).start()
+    tls = ssl.create_default_context(cafile=str(broker.ca_file))
+    mqtt = {"host": "127.0.0.1", "port": broker.port, "tls": True, "ca_file": str(broker.ca_file),
+            "username": "panel", "password": "right-password"}
+    try:
+        panel = await start_panel(make_config(tmp_path / "good", mqtt=mqtt))
+        try:
+            async with Listener(broker.port, [f"{PREFIX}/events/access"], username="ha", password="ha-password",
+                                tls_context=tls) as heard:
+                await until(lambda: panel.app.integrations.mqtt.connected, what="the panel connected over TLS")
+                await panel.open_door("over tls")
+                await until(lambda: heard.payloads(f"{PREFIX}/events/access"), what="the event over TLS")
+        finally:
+            await panel.client.close()
+            await panel.stop()
+        panel = await start_panel(make_config(tmp_path / "bad", mqtt={**mqtt, "password": "wrong-password"}))
+        try:
+            status = await panel.until_status(lambda s: s["mqtt"]["last_error"])
+            assert status["mqtt"]["connected"] is False and status["mqtt"]["last_error"]
+            await panel.open_door("no broker needed")
+            await until(lambda: panel.app.strike.unlocked, what="the door opened all the same")
+        finally:
+            await panel.client.close()
+            await panel.stop()
+    finally:
+        broker.stop()

@@ -98,7 +98,7 @@ async def test_move_in_with_an_access_card_reaches_the_panel_and_a_bad_number_is
                            expect=400)
     assert "FACILITY:NUMBER" in bad["error"]
     taken = await staff.call("POST", "/api/admin/residents", {"last_name": "Ng", "unit": "3A",
-                                                               "cards": ["42:3001"]}, expect=400)
+                                                               "cards": ["42:3001"]}, expect=409)
     assert "already" in taken["error"]
 
 
@@ -228,7 +228,7 @@ async def test_visitor_access_switched_off_refuses_every_visitor_key(world):
     await show(panel, png)
     entry = await last_event(panel)
     assert not entry["granted"] and entry["reason"] == "visitors_disabled"
-    error = await invite(staff, hours=1, expect=400)
+    error = await invite(staff, hours=1, expect=409)
     assert "switched off" in error["error"]
 
 
