@@ -7,6 +7,9 @@ then held for a few seconds, as a card held up to a lens would be.
 
 A camera that stops delivering is reopened and reported through `on_fault`, never
 fatal to the panel.
+
+Pacing: `fps` is the most a camera delivers; `pace(fps)` asks for fewer frames (the
+scanner does when nothing moves) and `pace(None)` for the full rate again, at once.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class Camera:
         self.on_fault = on_fault
         self.latest: np.ndarray | None = None
         self.frames_delivered = 0
+        self._paced: float | None = None   # frames/s asked for by pace(), None: fps
         self._injected: np.ndarray | None = None
         self._injected_until = 0.0
         self._wake = asyncio.Event()
@@ -48,6 +52,19 @@ class Camera:
         self._injected = frame
         self._injected_until = time.monotonic() + self.hold_seconds
         self._wake.set()
+
+    @property
+    def rate(self) -> float:
+        """Frames/s now: `fps`, or less while paced down."""
+        return self.fps if self._paced is None else min(self._paced, self.fps)
+
+    def pace(self, fps: float | None) -> None:
+        """Deliver at most `fps` frames/s from now on (None: the configured rate). Going
+        up cuts the current wait short: the next frame comes at once."""
+        before = self.rate
+        self._paced = None if fps is None else max(0.1, float(fps))
+        if self.rate > before:
+            self._wake.set()
 
     async def frames(self) -> AsyncIterator[np.ndarray]:
         next_at = time.monotonic()
@@ -64,9 +81,10 @@ class Camera:
                 self.latest = frame
                 self.frames_delivered += 1
                 yield frame
-            next_at = max(next_at + 1.0 / self.fps, time.monotonic())   # fps read each tick
+            next_at = max(next_at + 1.0 / self.rate, time.monotonic())   # the rate read each tick
             try:
-                # An injected frame cuts the wait short: HIL rigs expect it to be seen at once.
+                # An injected frame (or a faster pace) cuts the wait short: HIL rigs expect it
+                # to be seen at once.
                 # (asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancel.)
                 async with asyncio.timeout(max(0.0, next_at - time.monotonic())):
                     await self._wake.wait()

@@ -98,7 +98,7 @@ class App:
             async with asyncio.TaskGroup() as tg:
                 self.tasks.attach(tg)
                 loops = {"clock": self.shell.run_deadlines, "screen": self.screen.run,
-                         "camera": lambda: self.scanner.run(self.camera.frames()), "access log": self.access_log.run,
+                         "camera": lambda: self.scanner.run(self.camera.frames(), pace=self.camera.pace), "access log": self.access_log.run,
                          **(self.cloud.loops() if self.cloud else {})}
                 for name, fn in loops.items():
                     tg.create_task(supervised(name, fn, self.clock))
@@ -136,7 +136,7 @@ class App:
                                           fullscreen=cfg.screen.fullscreen),
                                   building=cfg.panel.name, strings=Strings(cfg.panel.language), clock=self.clock,
                                   window=self.window, state=lambda: self.shell.state,
-                                  directory=lambda: self.gate.directory, preview=lambda: self.camera.latest,
+                                  directory=lambda: self.gate.directory, preview=lambda: self.scanner.view,
                                   dispatch=self.dispatch, on_quit=self.stop,
                                   storage_full=lambda: self.store.state != "ok")
         if cfg.cloud.url:
