@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 CELL = 16                 # frame pixels per cell side
+NOISE_FACTOR = 2.0       # a code cell: this many times the frame's quieter cells
 MIN_CELLS = 10            # the smallest code read (about 110 px across) covers ~40 cells
 
 
@@ -39,6 +40,10 @@ def cell_energy(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def candidates(gray: np.ndarray, threshold: float = 4.0, margin: int = 2) -> list[tuple[int, int, int, int]]:
     """Rectangles (x, y, w, h in frame pixels) that may hold a code, largest first."""
     ex, ey = cell_energy(gray)
+    # Heavy sensor noise raises every cell: a code still stands out of the quieter cells
+    # (a low percentile, not the median: a code held close may fill most of the frame).
+    floor = np.minimum(ex, ey).ravel()
+    threshold = max(threshold, NOISE_FACTOR * float(np.partition(floor, len(floor) // 5)[len(floor) // 5]))
     mask = ((ex > threshold) & (ey > threshold)).astype(np.uint8)
     if int(mask.sum()) < MIN_CELLS:
         return []

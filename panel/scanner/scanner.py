@@ -69,7 +69,7 @@ class Scanner:
         change_threshold: float = 6.0,
         rescan_seconds: float = 1.0,
         likeness: bool = True,
-        idle_fps: float | None = 5.0,
+        idle_fps: float | None = 7.5,
         idle_after: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ):

@@ -155,14 +155,16 @@ class LiveScene:
         self.t = 0.0                                  # scene time, seconds (advances 1/fps a frame)
         hall = wall(size, self.rng) * np.linspace(1.15, 0.75, self.width, dtype=np.float32)[None, :]
         hall = cv2.GaussianBlur(hall, (0, 0), 1.0)
-        self._hall = np.clip(hall, 0, 255).astype(np.uint8)
-        self._noise = np.clip(self.rng.normal(0, noise, (self.height + 64, self.width)) + 8, 0, 16).astype(np.uint8)
+        self._hall = cv2.cvtColor(np.clip(hall, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+        # Noise 0..16 around +8; the light's lookup table takes the 8 off again.
+        bank = np.clip(self.rng.normal(0, noise, (self.height + 64, self.width)) + 8, 0, 16).astype(np.uint8)
+        self._noise = cv2.cvtColor(bank, cv2.COLOR_GRAY2BGR)
         self._person = self._figure()
         self._walker: tuple[float, float, float] | None = None     # (start time, speed px/s, direction)
         self._next_walker = self.rng.exponential(people_every)
         self._light, self._light_target = 1.0, 1.0
-        self._lut_gain = None
-        self._lut = None
+        self._lut_gain: float | None = None
+        self._lit = self._hall              # the hall at the light's gain (cached per 1% step)
         self._code: np.ndarray | None = None
         self._code_at = (0, 0)
 
@@ -175,7 +177,8 @@ class LiveScene:
         return person
 
     def show(self, screen: np.ndarray, center: tuple[int, int] | None = None) -> None:
-        """Hold up a phone: ``screen`` is a gray uint8 image of it (code and quiet zone)."""
+        """Hold up a phone: ``screen`` is a gray uint8 image of it (code and quiet zone)
+        that fits in the frame at ``center``."""
         self._code = screen
         cx, cy = center or (self.width // 2, self.height // 2)
         self._code_at = (cx - screen.shape[1] // 2, cy - screen.shape[0] // 2)
@@ -193,11 +196,11 @@ class LiveScene:
         if rng.random() < dt / 20:
             self._light_target = float(np.clip(self._light + rng.uniform(-0.25, 0.25), 0.7, 1.2))
         self._light += (self._light_target - self._light) * min(1.0, dt * 2) + rng.normal(0, 0.0015)
-        gain = round(self._light, 3)
+        gain = round(self._light, 2)                  # 1% steps: about one grey level
         if gain != self._lut_gain:
-            self._lut = np.clip(np.arange(256) * gain, 0, 255).astype(np.uint8)
-            self._lut_gain = gain
-        gray = cv2.LUT(self._hall, self._lut)
+            lut = np.clip(np.arange(256) * gain - 8, 0, 255).astype(np.uint8)
+            self._lit, self._lut_gain = cv2.LUT(self._hall, lut), gain
+        frame = self._lit.copy()
         # People walking past.
         if self._walker is None and self.t >= self._next_walker:
             self._walker = (self.t, rng.uniform(200, 350), rng.choice((-1.0, 1.0)))
@@ -210,22 +213,20 @@ class LiveScene:
                 self._walker = None
                 self._next_walker = self.t + rng.exponential(self.people_every)
             else:
-                self._blit(gray, self._person, x, self.height - self._person.shape[0], shade=45)
+                self._blit(frame, self._person, x, self.height - self._person.shape[0], shade=45)
         if self._code is not None:
             x, y = self._code_at
-            gray[y:y + self._code.shape[0], x:x + self._code.shape[1]] = self._code
+            frame[y:y + self._code.shape[0], x:x + self._code.shape[1]] = self._code[:, :, None]
         offset = int(rng.integers(0, 64))
-        gray = cv2.add(gray, self._noise[offset:offset + self.height])
-        gray = cv2.subtract(gray, 8)
-        return cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+        return cv2.add(frame, self._noise[offset:offset + self.height])
 
     @staticmethod
-    def _blit(gray: np.ndarray, mask: np.ndarray, x: int, y: int, shade: int) -> None:
+    def _blit(frame: np.ndarray, mask: np.ndarray, x: int, y: int, shade: int) -> None:
         h, w = mask.shape
-        x0, x1 = max(0, x), min(gray.shape[1], x + w)
+        x0, x1 = max(0, x), min(frame.shape[1], x + w)
         if x1 <= x0:
             return
-        region = gray[y:y + h, x0:x1]
+        region = frame[y:y + h, x0:x1]
         region[mask[:, x0 - x:x1 - x] > 0] = shade
 
 
