@@ -39,17 +39,21 @@ def cell_energy(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def candidates(gray: np.ndarray, threshold: float = 4.0, margin: int = 2) -> list[tuple[int, int, int, int]]:
     """Rectangles (x, y, w, h in frame pixels) that may hold a code, largest first."""
+    h, w = gray.shape
+    if (h // CELL) * (w // CELL) < 4 * MIN_CELLS:      # a small picture: decoding it all is cheap
+        return [(0, 0, w, h)] if h and w else []
     ex, ey = cell_energy(gray)
+    edgy = (ex > threshold) & (ey > threshold)
     # Heavy sensor noise raises every cell: a code still stands out of the quieter cells
     # (a low percentile, not the median: a code held close may fill most of the frame).
     floor = np.minimum(ex, ey).ravel()
-    threshold = max(threshold, NOISE_FACTOR * float(np.partition(floor, len(floor) // 5)[len(floor) // 5]))
-    mask = ((ex > threshold) & (ey > threshold)).astype(np.uint8)
+    raised = max(threshold, NOISE_FACTOR * float(np.partition(floor, len(floor) // 5)[len(floor) // 5]))
+    mask = ((ex > raised) & (ey > raised)).astype(np.uint8)
     if int(mask.sum()) < MIN_CELLS:
-        return []
+        # Nothing stands out of a frame mostly edgy: all code (held very close) or all noise.
+        return [(0, 0, w, h)] if edgy.mean() > 0.5 else []
     mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))      # join cells split by a glare or a quiet module
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    h, w = gray.shape
     found = []
     for x, y, cw, ch, area in stats[1:]:
         if area < MIN_CELLS:
