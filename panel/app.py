@@ -98,7 +98,8 @@ class App:
             async with asyncio.TaskGroup() as tg:
                 self.tasks.attach(tg)
                 loops = {"clock": self.shell.run_deadlines, "screen": self.screen.run,
-                         "camera": lambda: self.scanner.run(self.camera.frames(), pace=self.camera.pace), "access log": self.access_log.run,
+                         "camera": lambda: self.scanner.run(self.camera.frames(), pace=self.camera.pace),
+                         "access log": self.access_log.run,
                          **(self.cloud.loops() if self.cloud else {})}
                 for name, fn in loops.items():
                     tg.create_task(supervised(name, fn, self.clock))

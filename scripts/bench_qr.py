@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """QR benchmark: decoders, frame-to-relay latency of the running panel, scanning CPU.
 
-    .venv/bin/python scripts/bench_qr.py [--quick] [--photos DIR] [--repeat N]
+    .venv/bin/python scripts/bench_qr.py [--quick] [--photos DIR] [--repeat N] [--bursts N]
                                          [--iterations N] [--cpu-seconds S] [--parts ...]
 
 1. The shared photo set (../shared/qr/photos, scored as its README says): per
@@ -29,8 +29,18 @@
    static scene, a code held still, a code in a moving hand), and the whole idle
    panel (synthetic camera, home screen) for comparison, with CPU per thread.
 
+5. Codes in bad conditions (part "conditions"): panel.sim.camera_scene.bad_burst at
+   640x480 (motion blur, defocus, glare, small, low contrast, noise), 8 frames per code;
+   zxing-cpp alone, pyzbar, the cascade and ours (panel.scanner.burst) on the same frames.
+6. The idle panel (part "idle"): the in-process panel on the home screen with a
+   LiveScene camera (sensor noise, light drifting, people walking past) at 640x480 and
+   15 frames/s, ours and today's scanner one after the other in the same run: process
+   CPU from /proc, then keys appearing in the still hall, shown -> relay energized.
+
 Targets (issue 4): read rate above every single decoder; frame-to-relay p99 under
-100 ms; scanning at 10 frames/s under 15% of one core.
+100 ms; scanning at 10 frames/s under 15% of one core. Issue 18: the idle panel at
+most 2% of a core, keys not slower to open the door; in bad conditions clearly more
+codes read than zxing-cpp alone at a median time per frame within 1.5x of it.
 """
 
 from __future__ import annotations
@@ -498,7 +508,7 @@ def run_cpu(args, rng) -> dict:
     print(f"CPU: time.process_time over {seconds:g} s of wall time after {warmup:g} s of warm-up (all threads "
           f"of this process), and per thread from /proc/self/task/*/stat (10 ms ticks). % of one core; this "
           f"machine has {os.cpu_count()}. OpenCV threads: {cv2.getNumThreads()} (as in the panel). "
-          f"Scanner: panel.scanner.Scanner with its default cascade, fed precomputed BGR frames by an "
+          f"Scanner: panel.scanner.Scanner as the panel builds it (likeness gate, burst decoder), fed precomputed BGR frames by an "
           f"async generator paced at 10 fps.\n")
     rows, worst = [], 0.0
     for name, frames in scenes.items():
@@ -559,7 +569,7 @@ async def idle_series(ours: bool, fps: float, warmup: float, seconds: float, key
                                       kind="resident", doors=["main"], not_before=now - 60, not_after=now + 3600,
                                       credential_id=f"idle-{'ours' if ours else 'base'}-{i}",
                                       device_key=device.public_key())
-        codes.append(rotating_code(credential, device, now=now))
+        codes.append((credential, device))     # the rotating code is made when shown: it lives 30 s
     with tempfile.TemporaryDirectory(prefix="bench-qr-") as tmp:
         config = panel_config(Path(tmp) / "state", size, {KID: public_key_text(issuer)}).replace("camera", fps=fps)
         ready = asyncio.get_running_loop().create_future()
@@ -594,17 +604,24 @@ async def idle_series(ours: bool, fps: float, warmup: float, seconds: float, key
                                           else relocked.set() if name == "strike.relocked" else None)
             latencies, failures = [], 0
             try:
-                for text in codes:
+                for i, (credential, device) in enumerate(codes):
                     await asyncio.sleep(rng.uniform(2.5, 4.0))
+                    walk_up = i % 2 == 1
+                    if walk_up:                    # a visitor comes into view first, then holds the phone up
+                        scene.walk_past()
+                        await asyncio.sleep(0.8)
+                    text = rotating_code(credential, device, now=time.time())
                     released.clear()
                     relocked.clear()
                     shown = time.perf_counter()
                     scene.show(live_code_screen(text), (int(rng.integers(200, 440)), int(rng.integers(160, 320))))
                     try:
                         await asyncio.wait_for(released.wait(), 5.0)
-                        latencies.append((time.perf_counter() - shown) * 1000)
+                        latencies.append(((time.perf_counter() - shown) * 1000, walk_up))
                     except TimeoutError:
                         failures += 1
+                        scene.hide()
+                        continue
                     scene.hide()
                     await asyncio.wait_for(relocked.wait(), 5.0)
             finally:
@@ -626,8 +643,10 @@ def run_idle(args, rng) -> dict:
           f"(/proc/self/stat) over {seconds:g} s after a warm-up; % of one core. Today's: CascadeDecoder, every "
           f"changed frame decoded, a still scene once a second, the camera at its full rate, the preview "
           f"redrawn for every new camera frame. Then {keys} keys: the hall still for 2.5-4 s, a phone with a "
-          f"rotating credential appears in the scene; clock from its first frame being possible (scene.show) "
-          f"to the trace point strike.released (relay energized).\n")
+          f"rotating credential appears in the scene (every other key after a visitor walked into view for "
+          f"0.8 s); clock from the phone's first possible frame (scene.show) to the trace point "
+          f"strike.released (relay energized). A key in a still hall is the worst case for the paced-down "
+          f"camera: up to one idle frame interval more.\n")
     from panel.sim.camera_scene import LiveScene
     scene = LiveScene((640, 480), fps, seed=args.seed)
     start = time.process_time()
@@ -640,14 +659,16 @@ def run_idle(args, rng) -> dict:
     rows = []
     for ours, r in results.items():
         w, (frames, seen, decoded, renders) = r["window"], r["counts"]
-        lat = r["latencies"]
+        still = [ms for ms, walk in r["latencies"] if not walk]
+        walked = [ms for ms, walk in r["latencies"] if walk]
         rows.append(["ours" if ours else "today's scanner (baseline)", f"{100 * r['cpu'] / w.wall:.2f}%",
                      f"{w.thread_percent('qr-decode'):.2f}%", f"{w.thread_percent('event loop (main thread)'):.2f}%",
-                     frames, decoded, renders, f"{len(lat)}/{len(lat) + r['failures']}",
-                     bu.fmt_ms(bu.med(lat)), bu.fmt_ms(max(lat) if lat else float("nan"))])
+                     frames, decoded, renders, f"{len(r['latencies'])}/{len(r['latencies']) + r['failures']}",
+                     f"{bu.fmt_ms(bu.med(still))} / {bu.fmt_ms(max(still, default=float('nan')))}",
+                     f"{bu.fmt_ms(bu.med(walked))} / {bu.fmt_ms(max(walked, default=float('nan')))}"])
     print(bu.table(["scanner", "CPU, panel process", "decode thread", "event loop", "camera frames",
-                    "decoded", "screen renders", "keys opened", "show -> relay median ms", "max ms"], rows,
-                   right={1, 2, 3, 4, 5, 6, 8, 9}))
+                    "decoded", "screen renders", "keys opened", "still hall: show -> relay, median / max ms",
+                    "after walking up: median / max ms"], rows, right={1, 2, 3, 4, 5, 6, 8, 9}))
     print(f"\nThe scene itself (part of the panel process figures): {scene_ms:.2f} ms a frame, "
           f"{scene_ms * fps / 10:.2f}% of a core at {fps:g} frames/s.")
     for ours, r in results.items():
@@ -658,8 +679,8 @@ def run_idle(args, rng) -> dict:
                        right={1}))
     ours, base = results[True], results[False]
     return {"ours": 100 * ours["cpu"] / ours["window"].wall, "base": 100 * base["cpu"] / base["window"].wall,
-            "lat_ours": bu.med(ours["latencies"]), "lat_base": bu.med(base["latencies"]),
-            "failures": ours["failures"]}
+            "lat_ours": bu.med([ms for ms, _ in ours["latencies"]]),
+            "lat_base": bu.med([ms for ms, _ in base["latencies"]]), "failures": ours["failures"]}
 
 
 def main() -> int:

@@ -14,6 +14,8 @@ frame and a different thing on the next frame of the same code:
    modules), a wider sharpening (defocus, motion blur), and the mean of the region's
    last frames, sharpened (noise falls with the square root of the frames).
    Plain and remedy alternate, so a code that comes into focus is still read at once.
+   On a whole frame only the mean is tried (unsharpened: it is about noise there), as an
+   upscale of it would cost four decodes.
 
 How the remedies were chosen: scripts/bench_qr.py, part "conditions" (README's
 measured figures): each one reads a condition zxing-cpp alone does not.
@@ -84,7 +86,7 @@ class BurstDecoder:
         self._region: tuple[int, int, int, int] | None = None
         self._history: History = deque(maxlen=frames)
         self._tries = 0                 # frames of this region decoded and not read
-        self.remedies_read: dict[str, int] = {}     # which remedy read a code: for the benchmark
+        self.remedies_read: dict[str, int] = {}     # frames read, by step (plain or remedy): for the benchmark
 
     def reset(self) -> None:
         self._region, self._tries = None, 0

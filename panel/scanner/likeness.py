@@ -6,7 +6,9 @@ half-size frame, across and down. Flat walls, a person's clothes and sensor nois
 low in at least one direction; modules of a code down to about 1.4 px (and blurred ones)
 stay high in both. A candidate is a group of such cells about as big as the smallest
 code the panel reads; its rectangle (frame pixels, with a margin) is where a decoder
-looks first.
+looks first. Heavy sensor noise raises the bar to twice the quieter cells; a frame
+mostly edgy with nothing standing out (a code held very close, or only noise) and a
+picture too small for cells are one candidate: the whole of it.
 """
 
 from __future__ import annotations

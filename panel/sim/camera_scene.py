@@ -171,10 +171,10 @@ class LiveScene:
     def _figure(self) -> np.ndarray:
         h = int(self.height * 0.9)
         w = h // 3
-        person = np.zeros((h, w), np.uint8)
-        cv2.ellipse(person, (w // 2, h // 8), (w // 5, h // 14), 0, 0, 360, 255, -1)      # head
-        cv2.ellipse(person, (w // 2, h // 2), (w // 2 - 2, h // 3), 0, 0, 360, 255, -1)    # body
-        return person
+        person = np.full((h, w), 255, np.uint8)       # transparent: darkens nothing
+        cv2.ellipse(person, (w // 2, h // 8), (w // 5, h // 14), 0, 0, 360, 45, -1)       # head
+        cv2.ellipse(person, (w // 2, h // 2), (w // 2 - 2, h // 3), 0, 0, 360, 45, -1)     # body
+        return cv2.cvtColor(person, cv2.COLOR_GRAY2BGR)
 
     def show(self, screen: np.ndarray, center: tuple[int, int] | None = None) -> None:
         """Hold up a phone: ``screen`` is a gray uint8 image of it (code and quiet zone)
@@ -213,21 +213,26 @@ class LiveScene:
                 self._walker = None
                 self._next_walker = self.t + rng.exponential(self.people_every)
             else:
-                self._blit(frame, self._person, x, self.height - self._person.shape[0], shade=45)
+                self._blit(frame, self._person, x, self.height - self._person.shape[0])
         if self._code is not None:
             x, y = self._code_at
             frame[y:y + self._code.shape[0], x:x + self._code.shape[1]] = self._code[:, :, None]
         offset = int(rng.integers(0, 64))
         return cv2.add(frame, self._noise[offset:offset + self.height])
 
+    def walk_past(self) -> None:
+        """Someone walks past from now on (a visitor coming up to the panel)."""
+        self._walker = (self.t, float(self.rng.uniform(200, 350)), float(self.rng.choice((-1.0, 1.0))))
+
     @staticmethod
-    def _blit(frame: np.ndarray, mask: np.ndarray, x: int, y: int, shade: int) -> None:
-        h, w = mask.shape
+    def _blit(frame: np.ndarray, sprite: np.ndarray, x: int, y: int) -> None:
+        """Darken ``frame`` by ``sprite`` (BGR; 255 where transparent) with its left edge at x."""
+        h, w = sprite.shape[:2]
         x0, x1 = max(0, x), min(frame.shape[1], x + w)
         if x1 <= x0:
             return
         region = frame[y:y + h, x0:x1]
-        region[mask[:, x0 - x:x1 - x] > 0] = shade
+        cv2.min(region, sprite[:, x0 - x:x1 - x], dst=region)
 
 
 class LiveSceneCamera(Camera):
