@@ -70,7 +70,7 @@ class Scanner:
         rescan_seconds: float = 1.0,
         likeness: bool = True,
         idle_fps: float | None = 7.5,
-        idle_after: float = 2.0,
+        idle_after: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.decoder = decoder or BurstDecoder()
