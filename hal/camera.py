@@ -226,7 +226,8 @@ class OpenCvCamera(Camera):
 def open_camera(source: str, width: int, height: int, fps: float, **kwargs) -> Camera:
     """The camera a config's `source` names: synthetic, a device index, a folder, or anything OpenCV opens."""
     if source == "synthetic":
-        return SyntheticCamera(width, height, fps, **kwargs)
+        from hal.scenes import DoorwayCamera        # a visitor at a doorway (imported here: it builds on SyntheticCamera)
+        return DoorwayCamera(width, height, fps, **kwargs)
     if source.isdigit():
         return OpenCvCamera(int(source), width, height, fps, **kwargs)
     path = Path(source)

@@ -5,6 +5,8 @@ Monotonic time, sleeps and timers are the running asyncio loop's (`loop.time()`,
 the shell all time themselves with it, so a virtual-time loop (looptime, in tests)
 drives every timer of the panel at once, with exact times. Wall time is what keys and
 log entries are stamped with; `VirtualClock` makes it follow the loop's time too.
+`sync_source` says what vouches for the wall clock (hal/timesync.py); the panel's
+trusted time (panel/trusted_time.py) builds on it, and tests set it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ class Clock:
         """Unix time."""
         return time.time()
 
+    def sync_source(self) -> str | None:
+        """What set the wall clock: "ntp", "rtc", or None (nothing: it may be anything)."""
+        from . import timesync
+        return timesync.sync_source()
+
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
@@ -36,10 +43,15 @@ class Clock:
 
 
 class VirtualClock(Clock):
-    """Wall time that moves with the loop's (virtual) time, from a given start."""
+    """Wall time that moves with the loop's (virtual) time, from a given start; what
+    vouches for it is `source` (tests change both: a clock a day slow, NTP lost)."""
 
-    def __init__(self, wall_at_zero: float = 1_800_000_000.0):
+    def __init__(self, wall_at_zero: float = 1_800_000_000.0, source: str | None = "ntp"):
         self.wall_at_zero = wall_at_zero
+        self.source = source
 
     def wall(self) -> float:
         return self.wall_at_zero + self.monotonic()
+
+    def sync_source(self) -> str | None:
+        return self.source

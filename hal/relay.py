@@ -10,7 +10,7 @@ until it is confirmed, reporting `RelayFaulted` / `RelayStuck` / `RelayRecovered
 Wiring:
 - fail-secure (default, electric strike): energized = released.
 - fail-safe (maglock): energized = locked; releasing de-energizes.
-`unlocked` is always the logical door state, whatever the wiring.
+`unlocked` and `state` are always the logical door state, whatever the wiring.
 
 Backends (each records what the hardware did, for tests):
 - `hal.gpio.GpioRelay`: a GPIO pin through gpiozero (lgpio on a Pi, MockFactory in tests).
@@ -88,6 +88,12 @@ class DoorStrike:
         """True while the door is released, or may be: before start(), and after a
         command the backend did not confirm (a Modbus write can land unanswered)."""
         return self._state is not False
+
+    @property
+    def state(self) -> str:
+        """"locked", "unlocked" (confirmed by the backend) or "unknown": before start(), and
+        after a command the backend did not confirm (it may or may not have landed)."""
+        return {True: "unlocked", False: "locked", None: "unknown"}[self._state]
 
     @property
     def fault(self) -> str | None:

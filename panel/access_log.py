@@ -7,7 +7,8 @@ loop. When the disk will not take an entry (full, failing, the store never opene
 it stays at the head of the queue and is tried again every RETRY_SECONDS; the
 queue is bounded ([store] queue_entries, queue_bytes) and what it has to drop is
 logged. `close()` writes what is still queued, so a shutdown loses nothing the disk
-can take.
+can take. An entry of a door release carries its release id; `on_release(id, kind)`
+says once its row is on disk (the door's journal then lets go of it: store/journal.py).
 """
 
 from __future__ import annotations
@@ -40,13 +41,19 @@ class _Entry:
 class AccessLogWriter:
     def __init__(self, store: Store, door_id: str, clock: Clock, *,
                  latest_frame: Callable[[], object], on_written: Callable[[int], None] | None = None,
-                 limits: StoreSection = StoreSection(), on_health: Callable[[], None] = lambda: None):
+                 limits: StoreSection = StoreSection(), on_health: Callable[[], None] = lambda: None,
+                 stamp: Callable[[], float] | None = None,
+                 on_release: Callable[[str, str], None] = lambda release_id, kind: None):
         self.store = store
         self.door_id = door_id
         self.clock = clock
+        # When an entry happened: the trusted time's floor, so a clock that booted behind
+        # never stamps entries in the past (where retention would prune them unsent).
+        self.stamp = stamp or clock.wall
         self.latest_frame = latest_frame
         self.on_written = on_written
         self.on_health = on_health          # the store's health changed (the screen's banner)
+        self.on_release = on_release        # a door release's row (access | alarm) is on disk
         self.limits = limits
         self.lost = 0                       # entries dropped from a full queue
         self._queue: deque[_Entry] = deque()
@@ -59,14 +66,16 @@ class AccessLogWriter:
 
     def add_access(self, entry: fx.LogAccess) -> None:
         self._put(dict(granted=entry.granted, method=entry.method, who=entry.who, reason=entry.reason,
-                       credential_id=entry.credential_id))
+                       credential_id=entry.credential_id, detail=entry.detail, release_id=entry.release_id),
+                  entry.ts)
 
     def add_alarm(self, alarm: fx.RaiseAlarm) -> None:
         log.warning("alarm: %s %s", alarm.reason, alarm.detail)
-        self._put(dict(kind="alarm", granted=False, method=alarm.source, reason=alarm.reason, detail=alarm.detail))
+        self._put(dict(kind="alarm", granted=False, method=alarm.source, reason=alarm.reason, detail=alarm.detail,
+                       release_id=alarm.release_id))
 
-    def _put(self, fields: dict) -> None:
-        fields["ts"] = self.clock.wall()
+    def _put(self, fields: dict, ts: float | None = None) -> None:
+        fields["ts"] = self.stamp() if ts is None else ts
         if len(self._queue) >= self.limits.queue_entries:
             lost = self._queue.popleft()        # the head may be in flight: it is written or lost anyway
             self.lost += 1
@@ -153,4 +162,6 @@ class AccessLogWriter:
                  fields["method"], fields.get("who", ""), fields.get("reason", "") or fields.get("detail", ""))
         if self.on_written is not None:
             self.on_written(event_id)
+        if fields.get("release_id"):
+            self.on_release(fields["release_id"], fields.get("kind", "access"))
         return True

@@ -1,7 +1,5 @@
 """The composition root: builds every part from config, runs them in one TaskGroup,
-shuts them down in order.
-
-The parts, each in a module named for what it holds:
+shuts them down in order. The parts, each in a module named for what it holds:
 - shell.Shell: the state, `core.step`, and who carries out each effect;
 - door.DoorController: the strike (relocked first), the door's inputs and reader;
 - gatekeeper.Gatekeeper: keys, cards, revocations, settings, the directory;
@@ -9,8 +7,7 @@ The parts, each in a module named for what it holds:
 - ui.touch.TouchScreen: what is drawn, and what a finger does;
 - cloud_link.CloudLink: calls and sync over the cloud's socket, when configured;
 - facade.PanelFacade behind api.server.ApiServer: the local HTTP API.
-Shutdown (SIGINT/SIGTERM or `stop()`) relocks the door first and closes the store last
-but one, after the log has written what was queued.
+Shutdown (SIGINT/SIGTERM or `stop()`) relocks the door first; the store closes after the log.
 """
 
 from __future__ import annotations
@@ -19,7 +16,7 @@ import asyncio
 import logging
 import secrets
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -37,6 +34,7 @@ from .directory import load_property
 from .door import DoorController
 from .facade import PanelFacade
 from .gatekeeper import Gatekeeper
+from .integrations import Integrations
 from .scanner import Scanner
 from .shell import Shell, Spawner, rules_from, supervised
 from .store import Retention, Store
@@ -68,11 +66,10 @@ class App:
         self.dispatch = self.shell.dispatch
         self.tasks = Spawner()
         self.door = DoorController(config, dispatch=self.dispatch, check_card=lambda r: self.gate.check_card(r),
-                                   spawn=self.tasks.spawn)
+                                   spawn=self.tasks.spawn, wall=self.clock.wall)
         self.scanner = Scanner(on_code=self._on_code, dedupe_seconds=config.access.dedupe_seconds,
                                clock=self.clock.monotonic)
-        self.started_at = self.clock.monotonic()
-        self.camera_fault: str | None = None
+        self.started_at, self.camera_fault = self.clock.monotonic(), None
         self.store = self.gate = self.access_log = self.camera = self.screen = self.api = self.cloud = None
         self._stopping = asyncio.Event()
 
@@ -80,11 +77,9 @@ class App:
     state = property(lambda self: self.shell.state)
     strike = property(lambda self: self.door.strike)
     gpio = property(lambda self: self.door.gpio)
-    inputs = property(lambda self: self.door.inputs)
     display = property(lambda self: self.screen.display if self.screen else None)
     calls = property(lambda self: self.cloud.calls if self.cloud else None)
     signaling = property(lambda self: self.cloud.signaling if self.cloud else None)
-    speaker = property(lambda self: self.cloud.speaker if self.cloud else None)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -100,7 +95,7 @@ class App:
                 loops = {"clock": self.shell.run_deadlines, "screen": self.screen.run,
                          "camera": lambda: self.scanner.run(self.camera.frames(), pace=self.camera.pace),
                          "access log": self.access_log.run,
-                         **(self.cloud.loops() if self.cloud else {})}
+                         **self.integrations.loops(), **(self.cloud.loops() if self.cloud else {})}
                 for name, fn in loops.items():
                     tg.create_task(supervised(name, fn, self.clock))
                 self._announce()
@@ -129,10 +124,13 @@ class App:
         self.gate = Gatekeeper(cfg, self.store, self.clock, spawn=self.tasks.spawn,
                                on_directory=lambda d: self.screen.redraw())
         await self.gate.load(list((await asyncio.to_thread(load_property, cfg.property_file)).residents))
+        self.integrations = Integrations(self)      # the events feed (events/stream), webhooks, MQTT
         self.camera = hardware.open_camera(cfg, on_fault=self._on_camera_fault)
         self.access_log = AccessLogWriter(self.store, cfg.panel.door_id, self.clock,
                                           latest_frame=lambda: self.camera.latest, on_written=self._on_logged,
-                                          limits=cfg.store, on_health=lambda: self.screen.redraw())
+                                          limits=cfg.store, on_health=lambda: self.screen.redraw(),
+                                          stamp=lambda: self.gate.time.read().floor,
+                                          on_release=self.door.written)
         self.screen = TouchScreen(Display(cfg.screen.width, cfg.screen.height, window=self.window,
                                           fullscreen=cfg.screen.fullscreen),
                                   building=cfg.panel.name, strings=Strings(cfg.panel.language), clock=self.clock,
@@ -144,21 +142,20 @@ class App:
             self.cloud = CloudLink(cfg, store=self.store, gate=self.gate, camera=self.camera,
                                    dispatch=self.dispatch)
         self._wire()
+        await self.door.recover(self.store.release_rows)     # releases a kill -9 interrupted
         self.screen.redraw()
         self.api = ApiServer(PanelFacade(self), cfg.api, self.token, cfg.state_dir)
         await self.api.start()
 
     def _wire(self) -> None:
         """Who carries out which effect, and who hears of a state change."""
-        s = self.shell
-        s.carry(fx.PulseDoor, self.door.pulse)
-        s.carry(fx.LogAccess, self.access_log.add_access)
-        s.carry(fx.LogAccess, self.door.feedback)
-        s.carry(fx.RaiseAlarm, self.access_log.add_alarm)
-        if self.cloud is not None:
-            s.carry(fx.StartCall, lambda e: self.cloud.calls.start_call(e.call_id, e.resident_id))
-            s.carry(fx.StopCall, lambda e: self.cloud.calls.stop_call(e.call_id, e.reason))
-        s.watch(self._on_state_changed)
+        d, log_ = self.door, self.access_log
+        carriers = [(fx.PulseDoor, d.pulse), (fx.AbandonRelease, d.abandon),
+                    (fx.LogAccess, log_.add_access), (fx.LogAccess, d.feedback), (fx.LogAccess, d.record),
+                    (fx.RaiseAlarm, log_.add_alarm), (fx.RaiseAlarm, d.record)]
+        for effect, fn in carriers + (self.cloud.carriers() if self.cloud else []):
+            self.shell.carry(effect, fn)
+        self.shell.watch(self._on_state_changed)
 
     def _on_state_changed(self, before, after) -> None:
         if after.screen != before.screen:
@@ -191,6 +188,7 @@ class App:
 
     def _on_logged(self, event_id: int) -> None:
         self.cloud and self.cloud.sync.wake()       # a new entry in the outbox
+        self.integrations.feed.on_logged(event_id)
 
     def _on_camera_fault(self, problem: str | None) -> None:
         if problem != self.camera_fault:

@@ -202,10 +202,11 @@ def _credential(args) -> int:
         print(f"wrote {out} (keep it off the panels). For the panel config:")
         print(f'[access]\ntrusted_keys = {{ "{args.kid}" = "{public_key_text(key)}" }}')
         return 0
+    from .files import FileProblem, read_regular
     try:
-        key = load_private_key(Path(args.key).read_text().strip())
-    except OSError as e:
-        raise ConfigError(f"{args.key}: cannot read issuer key: {e.strerror}") from None
+        key = load_private_key(read_regular(args.key, 64 * 1024, "issuer key file").decode("utf-8", "replace").strip())
+    except FileProblem as e:
+        raise ConfigError(str(e)) from None
     except ValueError as e:
         raise ConfigError(f"{args.key}: not an issuer key: {e}") from None
     if args.hours <= 0:

@@ -102,6 +102,10 @@ class CameraSection:
     width: int = 640
     height: int = 480
     fps: float = 10.0
+    # GET camera/stream.mjpeg (MJPEG for browsers, Home Assistant, recorders): at most this
+    # many frames a second, to at most this many viewers at once.
+    stream_fps: float = 5.0
+    stream_viewers: int = 4
 
 
 @dataclass(frozen=True)
@@ -187,6 +191,39 @@ class StoreSection:
 
 
 @dataclass(frozen=True)
+class MqttSection:
+    """[mqtt] (panel/mqtt.py): states and events on a broker, Home Assistant discovery."""
+    host: str = ""                     # empty: no MQTT
+    port: int = 1883
+    username: str = ""
+    password: str = ""
+    tls: bool = False                  # TLS to the broker (system CAs, or ca_file)
+    ca_file: str = ""
+    topic_prefix: str = ""             # empty: "entry-panel/<door_id>"
+    discovery: bool = True             # Home Assistant MQTT discovery
+    discovery_prefix: str = "homeassistant"
+    # The open-door command's payload: a secret of 16+ characters (the lock's payload_open);
+    # empty: the panel takes no commands over MQTT.
+    open_payload: str = ""
+    camera_interval_seconds: float = 10.0   # the camera entity's picture; 0: only with each access
+    queue_messages: int = 1000         # events kept while the broker is away (the oldest go beyond)
+
+
+WEBHOOK_KINDS = ("access", "alarm", "call", "door", "link")
+
+
+@dataclass(frozen=True)
+class WebhookSection:
+    """One [[webhooks]] table: a signed JSON POST per event (panel/webhooks.py)."""
+    url: str = ""                      # required: http(s)://...
+    secret: str = ""                   # required: the HMAC-SHA256 key, at least 16 characters
+    events: list[str] = field(default_factory=lambda: ["access", "alarm", "call", "door"])
+    max_queued: int = 10_000           # undelivered events kept while the receiver is away
+    timeout_seconds: float = 10.0
+    retry_max_seconds: float = 60.0    # the back-off between attempts doubles from 0.5 s up to this
+
+
+@dataclass(frozen=True)
 class Config:
     panel: PanelSection = field(default_factory=PanelSection)
     screen: ScreenSection = field(default_factory=ScreenSection)
@@ -202,6 +239,8 @@ class Config:
     directory: DirectorySection = field(default_factory=DirectorySection)
     access: AccessSection = field(default_factory=AccessSection)
     store: StoreSection = field(default_factory=StoreSection)
+    mqtt: MqttSection = field(default_factory=MqttSection)
+    webhooks: tuple[WebhookSection, ...] = ()     # [[webhooks]]: an array of tables
     source: str = "<defaults>"         # the file this came from (not a TOML key)
 
     @property
@@ -260,6 +299,7 @@ _RANGES = {
     "modbus.timeout_seconds": (0.01, 10),
     "osdp.baudrate": (9600, 230400), "osdp.address": (0, 126), "osdp.output": (0, 255),
     "camera.width": (16, 7680), "camera.height": (16, 4320), "camera.fps": (0.1, 120),
+    "camera.stream_fps": (0.1, 30), "camera.stream_viewers": (0, 64),
     "api.port": (0, 65535), "api.max_connections": (8, 65536),
     "api.header_timeout_seconds": (0.1, 600), "api.body_timeout_seconds": (0.1, 3600),
     "api.max_frame_bytes": (1024, 256 << 20), "api.max_frame_pixels": (64 * 64, 1 << 28),
@@ -270,23 +310,25 @@ _RANGES = {
     "store.max_entries": (10, 10_000_000), "store.max_age_days": (1, 3660),
     "store.max_bytes": (1024 * 1024, 1 << 40), "store.snapshot_max_side": (64, 4096),
     "store.snapshot_quality": (20, 95), "store.snapshot_max_bytes": (8_000, 1_000_000),
-    "store.queue_entries": (10, 100_000), "store.queue_bytes": (0, 1 << 30),
+    "store.queue_entries": (10, 100_000),
+    "mqtt.port": (1, 65535), "mqtt.camera_interval_seconds": (0, 86400), "mqtt.queue_messages": (10, 1_000_000), "store.queue_bytes": (0, 1 << 30),
 }
 
 
+MAX_CONFIG_BYTES = 1 << 20         # a config is a few KB; more is the wrong file
+
+
 def load(path: str | os.PathLike | None) -> Config:
-    """Read a config file; None gives the demo's (assets/config/demo.toml)."""
+    """Read a config file; None gives the demo's (assets/config/demo.toml). Only a
+    regular file of at most MAX_CONFIG_BYTES: a FIFO or /dev/zero is refused, not read."""
+    from .files import FileProblem, read_regular
     if path is None:
         path = DEMO_CONFIG
     p = Path(path)
     try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: config file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{p}: is a directory, expected a TOML file") from None
-    except OSError as e:
-        raise ConfigError(f"{p}: cannot read config file: {e.strerror}") from None
+        raw = read_regular(p, MAX_CONFIG_BYTES, "config file")
+    except FileProblem as e:
+        raise ConfigError(str(e)) from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -302,13 +344,70 @@ def from_dict(data: dict, source: str = "<dict>") -> Config:
     for name, value in data.items():
         if name not in known:
             raise ConfigError(f"{source}: unknown section [{name}]{_suggest(name, known)}")
+        if name == "webhooks":
+            sections[name] = _webhooks(value, source)
+            continue
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: '{name}' must be a section ([{name}]), got {_describe(value)}")
         sections[name] = _build(known[name].type, value, name, source)
     config = Config(**sections, source=source)
+    validate(config)
+    return config
+
+
+def validate(config: Config) -> None:
+    """Every check of a config's content that `panel run` makes, in one place: `load`
+    calls it, so `panel config --check` and `panel run` refuse the same files with the
+    same line. (Whether this machine has the serial port or camera named is checked
+    when the panel opens them: a config is often checked on another machine.)"""
+    source = config.source
     _check_ranges(config, source)
     _check_required(config, source)
-    return config
+    _check_start_up(config, source)
+
+
+def _check_start_up(config: Config, source: str) -> None:
+    """What the parts would otherwise find out at start-up, with a traceback."""
+    from .ui.strings import language_problem
+    problem = language_problem(config.panel.language)
+    if problem:
+        raise ConfigError(f"{source}: {problem}")
+    g = config.gpio
+    pins = {"gpio.relay_pin": g.relay_pin} if config.door.backend == "gpio" else {}
+    pins |= {f"gpio.{k}": getattr(g, k) for k in ("contact_pin", "exit_pin", "tamper_pin") if getattr(g, k) >= 0}
+    used: dict[int, str] = {}
+    for where, pin in pins.items():
+        if pin in used:
+            raise ConfigError(f"{source}: '{where}' = {pin} is also '{used[pin]}': give each input and "
+                              f"output its own pin")
+        used[pin] = where
+    from .directory import PropertyError, load_property
+    try:
+        load_property(config.property_file)
+    except PropertyError as e:
+        raise ConfigError(f"{source}: 'directory.property_file': {e}") from None
+
+
+def _webhooks(value, source: str) -> tuple[WebhookSection, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError(f"{source}: 'webhooks' must be an array of tables: write each as [[webhooks]] "
+                          f"with url, secret and events")
+    hooks = tuple(_build(WebhookSection, v, f"webhooks[{i}]", source) for i, v in enumerate(value))
+    for i, hook in enumerate(hooks):
+        where = f"{source}: 'webhooks[{i}]"
+        if not hook.url.startswith(("http://", "https://")):
+            raise ConfigError(f"{where}.url' = {hook.url!r}: expected an http:// or https:// URL")
+        if len(hook.secret) < 16:
+            raise ConfigError(f"{where}.secret' must be at least 16 characters (the receiver verifies "
+                              f"signatures with it)")
+        for kind in hook.events:
+            if kind not in WEBHOOK_KINDS:
+                raise ConfigError(f"{where}.events' names {kind!r}: choose from {', '.join(WEBHOOK_KINDS)}")
+        if not (10 <= hook.max_queued <= 1_000_000 and 0.5 <= hook.timeout_seconds <= 120
+                and 0.5 <= hook.retry_max_seconds <= 3600):
+            raise ConfigError(f"{where}': max_queued must be 10 to 1000000, timeout_seconds 0.5 to 120, "
+                              f"retry_max_seconds 0.5 to 3600")
+    return hooks
 
 
 def _check_required(config: Config, source: str) -> None:
@@ -414,6 +513,9 @@ def _check_ranges(config: Config, source: str) -> None:
             ipaddress.ip_address(address)
         except ValueError:
             raise ConfigError(f"{source}: 'call.ice_addresses[{i}]' = {address!r} is not an IP address") from None
+    if config.mqtt.open_payload and len(config.mqtt.open_payload) < 16:
+        raise ConfigError(f"{source}: 'mqtt.open_payload' is too short: use a secret of at least 16 characters, "
+                          f"or leave it empty to take no commands over MQTT")
     _check_cloud(config, source)
     scbk = config.osdp.scbk
     if scbk and (len(scbk) != 32 or any(c not in "0123456789abcdefABCDEF" for c in scbk)):
@@ -481,6 +583,10 @@ def example_toml() -> str:
     names the first key still to be chosen."""
     lines = ["# Every key with its default. Keys marked REQUIRED have none: uncomment and choose.", ""]
     for section in dataclasses.fields(Config):
+        if section.name == "webhooks":
+            lines += ["# [[webhooks]]    # any number: url, secret (16+ characters), events, max_queued, "
+                      "timeout_seconds", '# url = "https://example.net/panel"', ""]
+            continue
         if section.name == "source":
             continue
         lines.append(f"[{section.name}]")

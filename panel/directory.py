@@ -2,6 +2,12 @@
 
 Search is by first name, last name or unit, insensitive to case and accents
 ("zoe" finds "Zoë"), tolerant to small typos through rapidfuzz, best match first.
+
+Every resident is cleaned where it is made (`Resident.__post_init__`), whatever the
+source (property file, cloud directory, store): a NUL, a control character or a lone
+surrogate from one office typo must not break the screen, the store or the search
+for everyone, so they are dropped or replaced and absurd lengths are cut
+(`clean_text`). The office refuses such input up front (`text_problem`).
 """
 
 from __future__ import annotations
@@ -17,6 +23,11 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from .access.cards import CardError, normalize_card
+from .files import FileProblem, read_regular
+from .text import clean_text
+
+# The most characters kept of each field: longer is a mistake, not a name.
+LIMITS = {"id": 128, "first_name": 64, "last_name": 64, "unit": 32, "display_name": 80}
 
 
 @dataclass(frozen=True)
@@ -27,6 +38,11 @@ class Resident:
     unit: str
     display_name: str = ""          # overrides the property's naming rule when set
     cards: tuple[str, ...] = ()     # access cards for an OSDP reader, normalized (panel.access.cards)
+
+    def __post_init__(self):
+        for name, limit in LIMITS.items():
+            value = getattr(self, name)
+            object.__setattr__(self, name, clean_text(value if isinstance(value, str) else str(value), limit))
 
     @property
     def full_name(self) -> str:
@@ -49,19 +65,23 @@ class Property:
     id: str
     name: str
     residents: tuple[Resident, ...]
+    doors: tuple[str, ...] = ("main",)      # the door ids its panels guard (panel.door_id)
 
 
 class PropertyError(Exception):
     pass
 
 
+MAX_PROPERTY_BYTES = 32 << 20      # some 100,000 residents; more is the wrong file
+
+
 def load_property(path: str | Path) -> Property:
     """Read a property file (TOML: [property] and [[residents]])."""
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PropertyError(f"{p}: property file not found") from None
+        data = tomllib.loads(read_regular(p, MAX_PROPERTY_BYTES, "property file").decode("utf-8"))
+    except FileProblem as e:
+        raise PropertyError(str(e)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise PropertyError(f"{p}: not a valid TOML property file: {e}") from None
     info = data.get("property", {})
@@ -86,8 +106,11 @@ def load_property(path: str | Path) -> Property:
                 raise PropertyError(f"{p}: card {card} is listed for both {cards[card]!r} and {resident.id!r}")
             cards[card] = resident.id
         residents.append(resident)
+    doors = info.get("doors", ["main"])
+    if not isinstance(doors, list) or not doors or not all(isinstance(d, str) and d for d in doors):
+        raise PropertyError(f"{p}: [property] doors must be a list of door ids such as [\"main\"]")
     return Property(id=str(info.get("id", p.stem)), name=str(info.get("name", p.stem)),
-                    residents=tuple(residents))
+                    residents=tuple(residents), doors=tuple(doors))
 
 
 def fold(text: str) -> str:

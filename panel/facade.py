@@ -14,6 +14,7 @@ from hal.camera import ImageTooLarge, decode_image
 from . import __version__
 from .api.server import Rejected, TooLarge
 from .api.workers import Workers
+from .core import effects as fx
 from .core import events as ev
 from .core.machine import Screen
 from .ui.touch import OffScreen, encode_png
@@ -23,6 +24,16 @@ class PanelFacade:
     def __init__(self, app):
         self.app = app                  # panel.app.App: the parts, once built
         self.work = Workers()
+
+    feed = property(lambda self: self.app.integrations.feed)     # events_feed.EventsFeed: GET events/stream
+
+    def live_frame(self):
+        """The camera's latest frame (BGR), or None: GET camera/snapshot.jpg and stream.mjpeg."""
+        return self.app.camera.latest if self.app.camera else None
+
+    def camera_stream_limits(self) -> tuple[float, int]:
+        c = self.app.config.camera
+        return c.stream_fps, c.stream_viewers
 
     def status(self) -> dict:
         app = self.app
@@ -42,9 +53,11 @@ class PanelFacade:
             "cloud": self._cloud(),
             "camera": {"source": cfg.camera.source, "frames": app.camera.frames_delivered if app.camera else 0,
                        "fault": app.camera_fault},
+            "time": app.gate.time.read().to_json(),     # may keys trust the wall clock (trusted_time.py)
             # "ok", "full" or "unavailable" (never opened, or failing); queued: entries held in memory
             # until the disk takes them; lost: dropped from a full memory queue.
             "store": {**app.store.health(), "queued": app.access_log.queued, "lost": app.access_log.lost},
+            **app.integrations.status(),            # "webhooks", "mqtt"
         }
 
     def _cloud(self) -> dict:
@@ -91,6 +104,13 @@ class PanelFacade:
         return {"accepted": True, "width": int(frame.shape[1]), "height": int(frame.shape[0])}
 
     def open_door(self, who: str) -> dict:
-        self.app.shell.dispatch(ev.DoorOpenRequested("api", who))
-        return {"opening": True, "seconds": self.app.config.door.pulse_seconds,
-                "screen": self.app.shell.state.screen.value}
+        """The release is asked for; the answer does not wait for the relay. `outcome`:
+        "pending" (the access log entry with this `release_id` will say "granted", or
+        `granted: false, reason: "door_not_released"`), or "released" when the door was
+        released already and the window is only extended."""
+        effects = self.app.shell.dispatch(ev.DoorOpenRequested("api", who))
+        [pulse] = [e for e in effects if isinstance(e, fx.PulseDoor)]
+        opened = [e.opened for e in effects if isinstance(e, fx.DoorOutcome)]
+        return {"opening": True, "release_id": pulse.release.id,
+                "outcome": "pending" if not opened else "released" if opened[0] else "not_released",
+                "seconds": self.app.config.door.pulse_seconds, "screen": self.app.shell.state.screen.value}

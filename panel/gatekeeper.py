@@ -21,7 +21,9 @@ from .access.cards import check_card
 from .config import Config
 from .core import events as ev
 from .directory import Directory, Resident
+from .shell import supervised
 from .store import Store
+from .trusted_time import META_KEY, PERSIST_SECONDS, TrustedTime
 
 log = logging.getLogger("panel")
 
@@ -41,6 +43,7 @@ class Gatekeeper:
         self.directory = Directory([])
         self.revoked: set[str] = set()              # mirrors the store's revocations, for a fast check
         self.replay = ReplayGuard()
+        self.time = TrustedTime(clock)              # the last trusted time comes from the store in load()
 
     async def load(self, residents: list[Resident]) -> None:
         """Start-up: the property file's residents, then what the store kept."""
@@ -50,12 +53,25 @@ class Gatekeeper:
         saved = await asyncio.to_thread(self.store.get_meta, "settings")
         if saved:
             self._apply_settings(json.loads(saved))
+        self.time = TrustedTime(self.clock, TrustedTime.parse(await asyncio.to_thread(self.store.get_meta, META_KEY)))
+        self.spawn(supervised("trusted time", self._keep_trusted_time, self.clock))
+
+    async def _keep_trusted_time(self) -> None:
+        """The latest trusted time to disk every minute, so it outlives a reboot."""
+        while True:
+            latest = self.time.to_save()
+            if latest is not None:
+                await asyncio.to_thread(self.store.set_meta, META_KEY, repr(latest))
+                self.time.saved(latest)
+            await self.clock.sleep(PERSIST_SECONDS)
 
     # -- decisions -------------------------------------------------------------------------
     def check_code(self, text: str) -> ev.CredentialChecked:
         """A QR code the camera read."""
         try:
-            d = verify(text, now=self.clock.wall(), door=self.door_id, trusted_keys=self.trusted_keys,
+            t = self.time.read()
+            d = verify(text, now=t.now, trusted_floor=t.last_trusted or 0.0, clock_trusted=t.trusted,
+                       door=self.door_id, trusted_keys=self.trusted_keys,
                        is_revoked=self.revoked.__contains__,
                        is_holder_revoked=lambda holder: f"holder:{holder}" in self.revoked,
                        visitor_limit_hours=self.visitor_limit_hours,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Callable, Coroutine
 
 from hal.clock import Clock
@@ -57,9 +58,13 @@ class Spawner:
 def rules_from(config) -> Rules:
     """The timings the rules depend on, from a panel.config.Config."""
     c = config
+    # A Modbus command is a write and a read back, each waiting up to timeout_seconds.
+    confirm = max(Rules.confirm_seconds, 2 * c.modbus.timeout_seconds + 1) if c.door.backend == "modbus" \
+        else Rules.confirm_seconds
     return Rules(idle_seconds=c.screen.idle_seconds, message_seconds=c.screen.message_seconds,
                  ring_timeout_seconds=c.call.ring_timeout_seconds, max_call_seconds=c.call.max_call_seconds,
-                 pulse_seconds=c.door.pulse_seconds, held_open_seconds=c.door.held_open_seconds)
+                 pulse_seconds=c.door.pulse_seconds, held_open_seconds=c.door.held_open_seconds,
+                 confirm_seconds=confirm)
 
 
 async def supervised(name: str, loop_fn: Callable[[], Coroutine], clock: Clock) -> None:
@@ -79,7 +84,8 @@ class Shell:
     def __init__(self, rules: Rules, clock: Clock):
         self.rules = rules
         self.clock = clock
-        self.state: PanelState = initial_state(clock.monotonic())
+        # Release ids are this run's random prefix and a count: unique across restarts.
+        self.state: PanelState = initial_state(clock.monotonic(), boot=secrets.token_hex(4))
         self._changed = asyncio.Event()
         self._carriers: dict[type, Callable[[fx.Effect], None]] = {fx.Ignored: self._log_ignored,
                                                                    fx.Note: self._log_note}

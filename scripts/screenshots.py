@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from hal.camera import SyntheticCamera  # noqa: E402
+from hal.scenes import DoorwayScene  # noqa: E402
 from panel.config import Config  # noqa: E402
 from panel.core.machine import Screen, initial_state  # noqa: E402
 from panel.directory import Directory, load_property  # noqa: E402
@@ -39,6 +39,7 @@ def scenes():
         "home-offline": replace(base, cloud_online=False),
         "directory": replace(base, screen=Screen.DIRECTORY, query="smi"),
         "calling": replace(base, screen=Screen.CALLING, resident_name="Olivia Smith", ringing=True),
+        "connecting": replace(base, screen=Screen.CALLING, resident_name="Olivia Smith"),
         "in-call": replace(base, screen=Screen.IN_CALL, resident_name="Olivia Smith", entered_at=-42),
         "declined": replace(base, screen=Screen.CALL_ENDED, resident_name="Olivia Smith", resident_id="r01",
                             message="declined"),
@@ -80,13 +81,8 @@ def main() -> int:
 
 
 def _preview_frame() -> np.ndarray:
-    import asyncio
-
-    async def one():
-        cam = SyntheticCamera(640, 480, 10, clock=lambda: NOON + 3)     # the light band mid-picture
-        async for frame in cam.frames():
-            return frame
-    return asyncio.run(one())
+    """The demo camera's doorway, the visitor mid-sway."""
+    return DoorwayScene(640, 480).frame(NOON + 3)
 
 
 if __name__ == "__main__":

@@ -99,9 +99,10 @@ class RunningPanel:
         await asyncio.wait_for(self.task, 10)
 
 
-async def start_panel(config: Config) -> RunningPanel:
+async def start_panel(config: Config, clock=None) -> RunningPanel:
+    """clock: a hal.clock.Clock to give the panel (a VirtualClock: its wall time and what vouches for it)."""
     ready = asyncio.get_running_loop().create_future()
-    app = App(config, on_ready=lambda info: ready.done() or ready.set_result(info))
+    app = App(config, on_ready=lambda info: ready.done() or ready.set_result(info), clock=clock)
     task = asyncio.create_task(app.run())
     done, _ = await asyncio.wait([ready, task], timeout=20, return_when=asyncio.FIRST_COMPLETED)
     if task in done:

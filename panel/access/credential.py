@@ -21,6 +21,8 @@ Format ``EP1`` (the prefix is the version, like the EU DCC's ``HC1:``)::
         -65537 text   holder display name       (private-use claim keys,
         -65538 int    kind: 1 resident, 2 visitor     below -65536 per RFC 8392)
         -65539 [text] doors it opens
+        -65542 text   inviter's holder id (visitor credentials a resident asked for): the
+                      panel refuses the key once that holder is revoked (moved out)
 
 Everything is alphanumeric-mode text, so the QR is small and zbar's character-set
 guessing for byte mode cannot alter it. A static credential is about 160 bytes
@@ -65,16 +67,18 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from .base45 import ALPHABET, b45decode, b45encode
+from ..text import clean_text
 from .keys import public_key_raw
 
 PREFIX = "EP1:"
 STEP_SECONDS = 30
 MAX_TEXT = 4296  # the most characters a QR code holds in alphanumeric mode
+NAME_LIMIT = 80  # characters of the holder's name kept for the greeting and the log
 
 # COSE / CWT labels
 _ALG, _KID, _EDDSA, _SIGN1_TAG = 1, 4, -8, 18
 ISS, SUB, EXP, NBF, CTI, CNF = 1, 2, 4, 5, 7, 8
-NAME, KIND, DOORS, STEP, CRED = -65537, -65538, -65539, -65540, -65541
+NAME, KIND, DOORS, STEP, CRED, INVITER = -65537, -65538, -65539, -65540, -65541, -65542
 _KINDS = {"resident": 1, "visitor": 2}
 _KIND_NAMES = {v: k for k, v in _KINDS.items()}
 # COSE_Key for an Ed25519 public key (RFC 9053 section 7.2): kty OKP, crv Ed25519, x
@@ -102,6 +106,7 @@ class Credential:
     issuer: str | None = None
     device_key: bytes | None = None  # raw public key of the holder's phone (device credentials)
     step: int | None = None  # time step of a rotating code; None for a static credential
+    invited_by: str | None = None  # the resident who invited this visitor (their holder id)
 
 
 # -- CBOR / COSE helpers ------------------------------------------------------------
@@ -225,10 +230,12 @@ def _claims(payload: bytes, kid: str) -> Credential:
             if not isinstance(device_key, bytes) or len(device_key) != 32:
                 raise Refused("malformed")
         issuer = claims.get(ISS)
+        inviter = claims.get(INVITER)
         return Credential(
             kid=kid,
             holder_id=_text(claims[SUB]),
-            holder_name=_text(claims[NAME], empty_ok=True),
+            # Shown and logged: a control character from the issuer must not break the screen.
+            holder_name=clean_text(_text(claims[NAME], empty_ok=True), NAME_LIMIT),
             kind=kind,
             doors=tuple(_text(d) for d in doors),
             not_before=_int(claims[NBF]),
@@ -236,6 +243,7 @@ def _claims(payload: bytes, kid: str) -> Credential:
             credential_id=_utf8(claims[CTI]),
             issuer=None if issuer is None else _text(issuer),
             device_key=device_key,
+            invited_by=None if inviter is None else _text(inviter),
         )
     except KeyError:
         raise Refused("malformed") from None
@@ -302,6 +310,7 @@ def issue_credential(
     credential_id: str | None = None,
     issuer: str | None = None,
     device_key: Ed25519PublicKey | None = None,
+    invited_by: str | None = None,
 ) -> str:
     """A signed credential as QR text (``EP1:...``). With ``device_key`` it is a
     device credential for rotating codes (see ``rotating_code``), which the panel
@@ -318,6 +327,8 @@ def issue_credential(
         raise ValueError("doors must be a non-empty list of door ids")
     if exp <= nbf:
         raise ValueError("not_after must be later than not_before")
+    if invited_by is not None and (kind != "visitor" or not invited_by):
+        raise ValueError("invited_by names the resident who invited a visitor")
     credential_id = credential_id or secrets.token_hex(8)
     claims: dict = {}
     if issuer:
@@ -326,6 +337,8 @@ def issue_credential(
     if device_key is not None:
         claims[CNF] = {1: {_KTY: _OKP, _CRV: _ED25519, _X: public_key_raw(device_key)}}
     claims |= {NAME: holder_name, KIND: _KINDS[kind], DOORS: doors}
+    if invited_by is not None:
+        claims[INVITER] = invited_by
     return PREFIX + b45encode(_sign1(private_key, _dumps(claims), kid))
 
 

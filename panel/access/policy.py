@@ -3,7 +3,7 @@
 The checks run in this order and the first failure is the reason:
 
     malformed -> unknown_issuer -> bad_signature        (credential.read_credential)
-    revoked -> visitors_disabled -> not_yet_valid -> expired -> visitor_limit
+    revoked -> inviter_moved_out -> visitors_disabled -> not_yet_valid -> expired -> visitor_limit
     -> wrong_door -> (rotating codes) stale step: expired / not_yet_valid -> replayed
 
 Who the holder is (id, name, kind, credential id) is reported only once the
@@ -12,6 +12,15 @@ issuer's signature has been checked, so a forged code never puts a name in the l
 A visitor credential is valid from its not-before for at most
 ``visitor_limit_hours``, whatever its own not-after says: past that the panel
 refuses it with "visitor_limit" (and with "expired" once its own not-after passed).
+
+Time (panel/trusted_time.py): every window is checked at ``max(now, trusted_floor)``,
+the latest time the panel could trust, so a clock running behind never accepts a key
+that expired before it. On an untrusted clock (``clock_trusted=False``) a key that
+is not valid yet by the panel's clock is taken as the clock being behind for a
+resident's key (accepted: a resident is not locked out by a Pi that booted without
+network; their keys start when issued) and refused for a visitor's ("not_yet_valid":
+an invitation for later never opens early); a rotating code from the future is
+accepted likewise, as only the resident's phone can make it.
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ REASONS = (
     "visitor_limit",
     "visitors_disabled",
     "replayed",
+    "inviter_moved_out",
 )
 
 SKEW_STEPS = 1  # a rotating code is accepted one 30 s step either side of the panel's clock
@@ -101,6 +111,8 @@ def _verify(
     allow_visitors: bool = True,
     replay: ReplayGuard | None = None,
     is_holder_revoked: Callable[[str], bool] | None = None,
+    trusted_floor: float = 0.0,
+    clock_trusted: bool = True,
 ) -> Decision:
     """Decide on one scanned text. ``now`` is seconds since the epoch (or an aware
     datetime). ``is_revoked(credential_id)``; ``is_holder_revoked(holder_id)``
@@ -111,6 +123,8 @@ def _verify(
     Never raises because of ``text``: anything unreadable is "malformed". (Errors
     raised by the ``is_revoked`` callbacks do propagate.)"""
     now = now.timestamp() if isinstance(now, datetime) else float(now)
+    now = max(now, trusted_floor)       # a clock behind the last trusted time cannot resurrect a key
+    early_ok = not clock_trusted        # see the module's note on untrusted clocks
     try:
         cred = read_credential(text, trusted_keys)
     except Refused as refused:
@@ -120,9 +134,13 @@ def _verify(
 
     if is_revoked(cred.credential_id) or (is_holder_revoked is not None and is_holder_revoked(cred.holder_id)):
         return _refuse("revoked", cred)
+    # A visitor key stops with its host: moving out revokes "holder:<inviter>", and the
+    # key names its inviter, so the panel needs no list of the invitations.
+    if cred.invited_by is not None and is_holder_revoked is not None and is_holder_revoked(cred.invited_by):
+        return _refuse("inviter_moved_out", cred)
     if cred.kind == "visitor" and not allow_visitors:
         return _refuse("visitors_disabled", cred)
-    if now < cred.not_before:
+    if now < cred.not_before and not (early_ok and cred.kind == "resident"):
         return _refuse("not_yet_valid", cred)
     if now >= cred.not_after:
         return _refuse("expired", cred)
@@ -134,7 +152,7 @@ def _verify(
         current = int(now // STEP_SECONDS)
         if cred.step < current - SKEW_STEPS:
             return _refuse("expired", cred)
-        if cred.step > current + SKEW_STEPS:
+        if cred.step > current + SKEW_STEPS and not early_ok:
             return _refuse("not_yet_valid", cred)
         if replay is not None:
             if replay.used(cred.credential_id, cred.step):

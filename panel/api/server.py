@@ -17,7 +17,7 @@ from typing import Protocol
 from aiohttp import web
 
 from .. import trace
-from . import tls
+from . import camera, stream, tls
 from .auth import Auth
 from .bodies import read_image, read_json
 from .connections import Listener
@@ -147,6 +147,8 @@ def make_app(panel: Panel, auth: Auth, settings, busy: set | None = None) -> web
         return web.json_response(panel.open_door(who))
 
     app.add_routes(routes)
+    for module in (stream, camera):     # events/stream; camera/snapshot.jpg, camera/stream.mjpeg
+        app.add_routes(module.routes(panel, PREFIX))
     return app
 
 

@@ -161,21 +161,31 @@ class CallService:
             self._end_session(call_id)
             self.dispatch(ev.CallEnded(call_id, reason))
 
+    # The `door` reply to a release the rules granted waits for the relay's answer (door_outcome);
+    # a refusal is answered at once.
     def _open_door(self, call_id: str, m: dict) -> None:
         device = str(m.get("device", ""))
         effects = self.dispatch(ev.DoorOpenRequested("call", str(m.get("who", "")), call_id, device))
-        ok = any(isinstance(e, fx.PulseDoor) for e in effects)
-        self._send({"type": "door", "call_id": call_id, "device": device, "ok": ok,
-                    "reason": "" if ok else "not_in_call"})
+        if not any(isinstance(e, fx.PulseDoor) for e in effects):
+            self._send({"type": "door", "call_id": call_id, "device": device, "ok": False, "reason": "not_in_call"})
 
     def _remote_unlock(self, m: dict) -> None:
         device, resident_id = str(m.get("device", "")), str(m.get("resident_id", ""))
-        ok = self.may_unlock(resident_id, device)
-        if ok:
+        if self.may_unlock(resident_id, device):
             self.dispatch(ev.DoorOpenRequested("app", str(m.get("who", "")), None, device))
         else:
             log.warning("remote unlock refused for resident %r device %r", resident_id, device)
-        self._send({"type": "door", "device": device, "ok": ok, "reason": "" if ok else "revoked"})
+            self._send({"type": "door", "device": device, "ok": False, "reason": "revoked"})
+
+    def door_outcome(self, outcome: fx.DoorOutcome) -> None:
+        """The relay answered (or did not in time) a release a resident's device asked for."""
+        if outcome.method not in ("call", "app") or not outcome.device:
+            return
+        reply = {"type": "door", "device": outcome.device, "ok": outcome.opened,
+                 "reason": "" if outcome.opened else "relay_fault"}
+        if outcome.method == "call":
+            reply["call_id"] = outcome.call_id
+        self._send(reply)
 
     # -- helpers --------------------------------------------------------------------------
     def _end_session(self, call_id: str | None) -> None:

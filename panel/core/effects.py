@@ -11,7 +11,10 @@ class Effect:
 
 @dataclass(frozen=True)
 class PulseDoor(Effect):
+    """Energize the strike for `seconds`. `release` (a decided release) is journaled before
+    the relay is driven; the rules wait for the relay to confirm it (core.machine)."""
     seconds: float
+    release: object = None          # core.machine.Release, or None (no outcome awaited)
 
 
 @dataclass(frozen=True)
@@ -20,8 +23,12 @@ class LogAccess(Effect):
     granted: bool
     method: str                 # qr | call | app | api | exit
     who: str = ""
-    reason: str = ""            # refusal reason code, empty when granted
+    reason: str = ""            # refusal reason code, empty when granted; door_not_released:
+                                #   granted by the rules, the relay did not confirm the release
     credential_id: str = ""
+    detail: str = ""            # what the relay said, for door_not_released
+    release_id: str = ""        # the release this entry is the outcome of
+    ts: float | None = None     # wall time of the release (a recovered entry); None: now
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,26 @@ class RaiseAlarm(Effect):
     reason: str                 # door_forced | door_held_open | tamper | reader_tamper | relay_fault | ...
     source: str                 # contact | tamper | relay | reader
     detail: str = ""
+    release_id: str = ""        # release_interrupted: the release it is about
+
+
+@dataclass(frozen=True)
+class AbandonRelease(Effect):
+    """The relay did not confirm the release in time and it is logged as not released:
+    stop driving it, so the door does not open later, unannounced."""
+    release_id: str
+
+
+@dataclass(frozen=True)
+class DoorOutcome(Effect):
+    """A decided release ended: the relay confirmed it (opened) or did not. The call
+    service tells the resident's device that asked (`door` reply)."""
+    release_id: str
+    method: str
+    opened: bool
+    call_id: str = ""
+    device: str = ""
+    error: str = ""
 
 
 @dataclass(frozen=True)

@@ -145,8 +145,27 @@ class DoorContactAtStart(Event):
 @dataclass(frozen=True)
 class ReleaseFailed(Event):
     """A release was asked for and the relay did not do it (the strike reports the
-    fault itself as hal.events.RelayFaulted; this only marks the door out of order)."""
+    fault itself as hal.events.RelayFaulted): the door is out of order, and the release
+    `release_id` (if still waiting for the relay) was not released."""
     error: str
+    release_id: str = ""
+
+
+@dataclass(frozen=True)
+class ReleaseInterrupted(Event):
+    """At start-up: a release of an earlier run that the journal (panel/store/journal.py)
+    holds as not completed. `opened`: the relay had confirmed it (None: it never said);
+    `relocked`: the relay relocked it before the panel stopped; `logged` / `reported`:
+    the store already holds its access entry / its release_interrupted alarm."""
+    release_id: str
+    method: str
+    who: str = ""
+    credential_id: str = ""
+    ts: float = 0.0                 # wall time it was decided
+    opened: bool | None = None
+    relocked: bool = False
+    logged: bool = False
+    reported: bool = False
 
 
 @dataclass(frozen=True)

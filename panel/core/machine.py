@@ -3,8 +3,15 @@
 Pure: no I/O, no clock of its own (`now` is given, in seconds of a monotonic clock).
 Every rule of what the panel does is reached from here: the screens and calls in
 this file, the door's (contact, strike, alarms) in door.py, so one engine answers
-"what happens when ...". Events that make no sense on the current screen come back as an Ignored
-effect and leave the state as it was.
+"what happens when ...". Events that make no sense on the current screen come back
+as an Ignored effect and leave the state as it was.
+
+The door outcome is the truth: a release the rules grant (a key, the resident, the
+exit button, the API) is decided as a PulseDoor carrying a `Release`, and only the
+relay's answer settles it: StrikeReleased -> logged granted, "Door open" on screen, the
+resident told ok; ReleaseFailed, or no answer by the release's deadline
+(`Rules.confirm_seconds`) -> logged `granted: false, reason: "door_not_released"`, the
+door-fault screen, the resident told `relay_fault` (docs/door-release.md).
 """
 
 from __future__ import annotations
@@ -28,11 +35,13 @@ class Screen(StrEnum):
     DOOR_OPEN = "door_open"
     ACCESS_GRANTED = "access_granted"
     ACCESS_DENIED = "access_denied"
+    DOOR_FAULT = "door_fault"       # granted, but the relay did not confirm the release
     OUT_OF_ORDER = "out_of_order"   # home while the door relay is faulted: calls still work
 
 
 HOME_SCREENS = (Screen.HOME, Screen.OUT_OF_ORDER)
-MESSAGE_SCREENS = (Screen.CALL_ENDED, Screen.DOOR_OPEN, Screen.ACCESS_GRANTED, Screen.ACCESS_DENIED)
+MESSAGE_SCREENS = (Screen.CALL_ENDED, Screen.DOOR_OPEN, Screen.ACCESS_GRANTED, Screen.ACCESS_DENIED,
+                   Screen.DOOR_FAULT)
 CALL_SCREENS = (Screen.CALLING, Screen.IN_CALL)
 QUERY_LIMIT = 40
 
@@ -46,6 +55,21 @@ class Rules:
     max_call_seconds: float = 180.0
     pulse_seconds: float = 5.0
     held_open_seconds: float = 30.0
+    confirm_seconds: float = 3.0        # the relay has this long to confirm a release
+
+
+@dataclass(frozen=True)
+class Release:
+    """A release the rules decided, waiting for the relay to confirm it (until `deadline`)."""
+    id: str                             # unique across runs: journal and access log key
+    method: str
+    who: str = ""
+    credential_id: str = ""
+    deadline: float = 0.0
+    screen: Screen | None = None        # the message screen once the door is open; None: the screen stays
+    message: str = ""                   # that screen's message (the holder's name)
+    call_id: str = ""                   # the call that asked, or that a key shown during it ends
+    device: str = ""                    # the resident's device that asked (call, app)
 
 
 @dataclass(frozen=True)
@@ -71,11 +95,16 @@ class PanelState:
     door_open: bool | None = None           # the contact; None until it reports
     door_open_since: float | None = None
     held_deadline: float | None = None      # "held open" is raised at this time unless closed
+    # Releases decided and not yet confirmed by the relay (oldest first).
+    releases: tuple[Release, ...] = ()
+    release_seq: int = 0
+    boot: str = ""                          # this run's prefix of release ids (the shell draws it)
 
     @property
     def wake_at(self) -> float | None:
-        """When the shell must send a Tick: the screen's deadline or the door's."""
+        """When the shell must send a Tick: the screen's deadline, the door's, a release's."""
         times = [t for t in (self.deadline, self.held_deadline) if t is not None]
+        times += [r.deadline for r in self.releases]
         return min(times) if times else None
 
     @property
@@ -86,8 +115,8 @@ class PanelState:
 Result = tuple[PanelState, list[fx.Effect]]
 
 
-def initial_state(now: float = 0.0) -> PanelState:
-    return PanelState(entered_at=now)
+def initial_state(now: float = 0.0, boot: str = "") -> PanelState:
+    return PanelState(entered_at=now, boot=boot)
 
 
 def step(state: PanelState, event: ev.Event, now: float, rules: Rules = Rules()) -> Result:
@@ -116,13 +145,14 @@ def _ignore(state: PanelState, event: ev.Event, why: str = "not expected on this
     return state, [fx.Ignored(type(event).__name__, state.screen.value, why)]
 
 
-def _stop_active_call(state: PanelState, reason: str) -> list[fx.Effect]:
-    return [fx.StopCall(state.call_id, reason)] if state.screen in CALL_SCREENS and state.call_id else []
-
-
 # -- handlers -----------------------------------------------------------------------
 def _tick(state: PanelState, event: ev.Tick, now: float, rules: Rules) -> Result:
     state, alarms = door.check_held(state, now)
+    late = [r for r in state.releases if now >= r.deadline]
+    if late:
+        state, settled = _settle(state, late, now, rules, opened=False,
+                                 error=f"the relay did not confirm the release within {rules.confirm_seconds:g} s")
+        alarms = [*alarms, *settled, *(fx.AbandonRelease(r.id) for r in late)]
     if state.deadline is None or now < state.deadline:
         return state, alarms
     if state.screen is Screen.CALLING:
@@ -240,7 +270,6 @@ def _call_gone(state: PanelState, event: ev.CallEnded | ev.CallFailed, now: floa
 
 
 def _door_open_requested(state: PanelState, event: ev.DoorOpenRequested, now: float, rules: Rules) -> Result:
-    pulse = fx.PulseDoor(rules.pulse_seconds)
     if event.method == "call":
         # Only the device holding the active call may open the door, and only while it holds it.
         if not (state.screen is Screen.IN_CALL and event.call_id == state.call_id
@@ -248,21 +277,22 @@ def _door_open_requested(state: PanelState, event: ev.DoorOpenRequested, now: fl
             return state, [fx.LogAccess(False, "call", event.who, "not_in_call"),
                            fx.Ignored(type(event).__name__, state.screen.value, "device not in the active call")]
         who = event.who or state.resident_name
-        return (_message(state, Screen.DOOR_OPEN, now, rules, who),
-                [pulse, fx.LogAccess(True, "call", who), fx.StopCall(state.call_id, "door_opened")])
-    log = fx.LogAccess(True, event.method, event.who)
+        return _release(state, now, rules, Release("", "call", who, screen=Screen.DOOR_OPEN, message=who,
+                                                   call_id=state.call_id, device=event.device or ""))
     if event.method == "exit" or state.screen in CALL_SCREENS:
         # The exit button is inside the building, and a call on screen stays on screen.
-        return state, [pulse, log]
-    return _message(state, Screen.DOOR_OPEN, now, rules, event.who), [pulse, log]
+        return _release(state, now, rules, Release("", event.method, event.who, device=event.device or ""))
+    return _release(state, now, rules, Release("", event.method, event.who, screen=Screen.DOOR_OPEN,
+                                               message=event.who, device=event.device or ""))
 
 
 def _credential_checked(state: PanelState, event: ev.CredentialChecked, now: float, rules: Rules) -> Result:
     if event.ok:
-        effects = _stop_active_call(state, "access_granted")
-        effects += [fx.PulseDoor(rules.pulse_seconds),
-                    fx.LogAccess(True, event.method, event.holder_name or event.holder_id, "", event.credential_id)]
-        return _message(state, Screen.ACCESS_GRANTED, now, rules, event.holder_name), effects
+        # A key shown during a call ends the call, once the door is open.
+        return _release(state, now, rules, Release(
+            "", event.method, event.holder_name or event.holder_id, event.credential_id,
+            screen=Screen.ACCESS_GRANTED, message=event.holder_name,
+            call_id=state.call_id if state.screen in CALL_SCREENS else ""))
     log = fx.LogAccess(False, event.method, event.holder_name or event.holder_id, event.reason, event.credential_id)
     if state.screen in CALL_SCREENS:
         return state, [log]             # a refused code must not interrupt a call
@@ -281,7 +311,86 @@ def _relay_faulted(state: PanelState, event: hw.RelayFaulted, now: float, rules:
 
 
 def _release_failed(state: PanelState, event: ev.ReleaseFailed, now: float, rules: Rules) -> Result:
-    return _door_out_of_order(state, event.error, now), []
+    state = _door_out_of_order(state, event.error, now)
+    failed = [r for r in state.releases if r.id == event.release_id]
+    return _settle(state, failed, now, rules, opened=False, error=event.error)
+
+
+# -- releases: decided here, settled by the relay's answer ---------------------------
+def _release(state: PanelState, now: float, rules: Rules, release: Release) -> Result:
+    """Decide a release: journal it and drive the relay (PulseDoor), then wait for the relay."""
+    seq = state.release_seq + 1
+    release = replace(release, id=f"{state.boot}-{seq}" if state.boot else str(seq),
+                      deadline=now + rules.confirm_seconds)
+    state = replace(state, release_seq=seq)
+    pulse = fx.PulseDoor(rules.pulse_seconds, release)
+    if state.door_released and not state.door_fault:
+        # Released and confirmed already: the strike extends the window, there is nothing new
+        # to confirm (it says nothing more until it relocks).
+        state, effects = _opened(state, release, now, rules)
+        return state, [pulse, *effects]
+    return replace(state, releases=state.releases + (release,)), [pulse]
+
+
+def _settle(state: PanelState, releases: list[Release], now: float, rules: Rules, *, opened: bool,
+            error: str = "") -> Result:
+    effects: list[fx.Effect] = []
+    for release in releases:
+        state = replace(state, releases=tuple(r for r in state.releases if r.id != release.id))
+        state, more = _opened(state, release, now, rules) if opened else _not_opened(state, release, now, rules,
+                                                                                      error)
+        effects += more
+    return state, effects
+
+
+def _opened(state: PanelState, release: Release, now: float, rules: Rules) -> Result:
+    r = release
+    effects: list[fx.Effect] = [fx.LogAccess(True, r.method, r.who, "", r.credential_id, release_id=r.id),
+                                fx.DoorOutcome(r.id, r.method, True, r.call_id, r.device)]
+    in_call = state.screen in CALL_SCREENS
+    if r.screen is None or (in_call and state.call_id != r.call_id):
+        return state, effects           # the exit button, or a call placed since: the screen stays
+    if in_call:
+        effects.append(fx.StopCall(state.call_id, "door_opened" if r.method == "call" else "access_granted"))
+    return _message(state, r.screen, now, rules, r.message), effects
+
+
+def _not_opened(state: PanelState, release: Release, now: float, rules: Rules, error: str) -> Result:
+    r = release
+    effects: list[fx.Effect] = [
+        fx.LogAccess(False, r.method, r.who, "door_not_released", r.credential_id, detail=error, release_id=r.id),
+        fx.DoorOutcome(r.id, r.method, False, r.call_id, r.device, error)]
+    if r.screen is None:
+        return state, effects           # the exit button, or asked during a call: the screen stays
+    if state.screen is Screen.IN_CALL and state.call_id == r.call_id:
+        return replace(state, message="door_not_released"), effects    # the call goes on, and says so
+    if state.screen in CALL_SCREENS:
+        return state, effects
+    return _message(state, Screen.DOOR_FAULT, now, rules, r.method), effects
+
+
+def _strike_released(state: PanelState, event: hw.StrikeReleased, now: float, rules: Rules) -> Result:
+    state, effects = door.strike_released(state, event, now, rules)
+    state, settled = _settle(state, list(state.releases), now, rules, opened=True)
+    return state, [*effects, *settled]
+
+
+def _release_interrupted(state: PanelState, event: ev.ReleaseInterrupted, now: float, rules: Rules) -> Result:
+    """A release of an earlier run that did not complete: log what the relay confirmed,
+    and say it was interrupted unless the relay had relocked (the door was relocked at start-up)."""
+    e = event
+    effects: list[fx.Effect] = []
+    if not e.logged and e.opened is not None:
+        effects.append(fx.LogAccess(e.opened, e.method, e.who, "" if e.opened else "door_not_released",
+                                    e.credential_id, release_id=e.release_id, ts=e.ts,
+                                    detail="" if e.opened else "recorded at start-up"))
+    if not e.reported and not e.relocked and e.opened is not False:
+        stage = "while the door was released" if e.opened else "before the relay confirmed the release"
+        what = " ".join(x for x in (e.method, e.who) if x)
+        effects.append(fx.RaiseAlarm("release_interrupted", "relay",
+                                     f"{what}: the panel stopped {stage}; the door was relocked at start-up",
+                                     release_id=e.release_id))
+    return state, effects
 
 
 def _relay_recovered(state: PanelState, event: hw.RelayRecovered, now: float, rules: Rules) -> Result:
@@ -316,8 +425,10 @@ _HANDLERS = {
     ev.DoorOpenRequested: _door_open_requested,
     ev.CredentialChecked: _credential_checked,
     ev.ReleaseFailed: _release_failed,
+    ev.ReleaseInterrupted: _release_interrupted,
     hw.RelayFaulted: _relay_faulted,
     hw.RelayRecovered: _relay_recovered,
     ev.CloudLink: _cloud_link,
     **door.HANDLERS,
+    hw.StrikeReleased: _strike_released,        # the door's rule, then the releases it confirms
 }

@@ -104,11 +104,16 @@ class StaffApi:
             return web.Response(status=404, text=_page("Invitation not found",
                                                        "<p>This link is not valid. Ask your host for a new one.</p>"),
                                 content_type="text/html")
+        if invitation.withdrawn:
+            return web.Response(status=410, text=_page("Invitation withdrawn",
+                                                       "<p>This invitation was withdrawn: your host has moved out.</p>"),
+                                content_type="text/html")
         if not invitation.credential:
             invitation.credential = self.cloud.issuer.issue(
                 holder_id=f"visitor:{invitation.id}", holder_name=invitation.name, kind="visitor",
                 doors=invitation.doors, not_before=invitation.not_before,
-                hours=(invitation.not_after - invitation.not_before) / 3600, credential_id=invitation.id)
+                hours=(invitation.not_after - invitation.not_before) / 3600, credential_id=invitation.id,
+                invited_by=invitation.inviter or None)
             invitation.activated_at = time.time()
         buf = io.BytesIO()
         qr_code(invitation.credential).save(buf, kind="png", scale=8, border=4)
@@ -188,17 +193,18 @@ class StaffApi:
         if resident is None:
             return _error(401, "resident sign-in needed")
         try:
-            return await self._invite(await self._body(request), invited_by=resident.full_name)
+            return await self._invite(await self._body(request), invited_by=resident.full_name,
+                                      inviter=resident.id)
         except OfficeError as e:
             return _error(400, str(e))
 
-    async def _invite(self, b: dict, invited_by: str) -> web.Response:
+    async def _invite(self, b: dict, invited_by: str, inviter: str = "") -> web.Response:
         doors = b.get("doors", ["main"])
         if not isinstance(doors, list) or not all(isinstance(d, str) for d in doors):
             raise OfficeError("doors must be a list of door ids")
         invitation = self.office.invite(name=str(b.get("name", "")), email=str(b.get("email", "")),
                                         not_before=_time(b.get("from"), "from"), not_after=_time(b.get("until"), "until"),
-                                        doors=doors, invited_by=invited_by)
+                                        doors=doors, invited_by=invited_by, inviter=inviter)
         link = f"{self.cloud.url}/invite/{invitation.token}"
         text = (f"Hello {invitation.name},\n\n{invited_by} invited you to {self.cloud.property_name}.\n"
                 f"Open this link to get your key (a QR code for the entrance camera):\n\n{link}\n\n"

@@ -64,7 +64,7 @@ class DevCloud:
         self.max_message_bytes = max_message_bytes
         prop = load_property(property_file)
         self.property_name = prop.name
-        self.office = Office.from_residents(prop.residents)
+        self.office = Office.from_residents(prop.residents, prop.doors)
         self.issuer = issuer or DevIssuer(None)
         self.panel_token = panel_token or secrets.token_urlsafe(24)
         self.staff_token = staff_token or secrets.token_urlsafe(24)

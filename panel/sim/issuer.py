@@ -40,13 +40,14 @@ class DevIssuer:
 
     def issue(self, *, holder_id: str, holder_name: str, kind: str = "resident", doors=("main",),
               hours: float = 24 * 365, not_before: float | None = None, credential_id: str | None = None,
-              device_key=None) -> str:
+              device_key=None, invited_by: str | None = None) -> str:
         """A signed credential; with device_key (the phone's public key) a device credential
-        from which the phone makes its rotating codes."""
+        from which the phone makes its rotating codes; invited_by: the inviting resident's id."""
         start = time.time() - 60 if not_before is None else not_before
         return issue_credential(self.private_key, self.kid, holder_id=holder_id, holder_name=holder_name,
                                 kind=kind, doors=list(doors), not_before=start, not_after=start + hours * 3600,
-                                credential_id=credential_id, device_key=device_key)
+                                credential_id=credential_id, device_key=device_key,
+                                invited_by=invited_by)
 
     def write_demo_keys(self, folder: str | Path, residents, door: str, count: int = 3) -> list[Path]:
         """QR PNGs for the first residents and one visitor, for trying the camera path."""

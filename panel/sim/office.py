@@ -11,11 +11,18 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from ..access.cards import CardError, normalize_card
-from ..directory import Resident
+from ..directory import LIMITS, Resident
+from ..text import text_problem
 
 
 class OfficeError(ValueError):
     """A request the office refuses, with a message for the staff member."""
+
+
+def _refuse_text(label: str, value: str, limit: int) -> None:
+    problem = text_problem(label, value, limit)
+    if problem:
+        raise OfficeError(problem)
 
 
 @dataclass
@@ -37,11 +44,13 @@ class Invitation:
     not_before: float
     not_after: float
     doors: list[str]
-    invited_by: str
+    invited_by: str                     # shown in the e-mail: the resident's name, or "staff"
     token: str                          # in the activation link
+    inviter: str = ""                   # the inviting resident's id (in the key); "" for staff
     cut_to_limit: bool = False
     activated_at: float | None = None
     credential: str = ""                # issued at activation
+    withdrawn: bool = False             # its host moved out: the link gives no key
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -63,11 +72,12 @@ class Office:
     settings: Settings = field(default_factory=Settings)
     revocations: dict[str, str] = field(default_factory=dict)     # id -> reason
     log: list[dict] = field(default_factory=list)                 # uploaded by panels, in arrival order
+    doors: tuple[str, ...] = ("main",)                            # the property's door ids
     _seen_events: set[tuple[str, int]] = field(default_factory=set)
 
     @classmethod
-    def from_residents(cls, residents) -> "Office":
-        return cls(tenants={r.id: Tenant(r) for r in residents})
+    def from_residents(cls, residents, doors=("main",)) -> "Office":
+        return cls(tenants={r.id: Tenant(r) for r in residents}, doors=tuple(doors))
 
     # -- residents ---------------------------------------------------------------------
     def residents(self) -> list[Resident]:
@@ -76,6 +86,9 @@ class Office:
     def move_in(self, *, first_name: str, last_name: str, unit: str, display_name: str = "",
                 contact: str = "app", phone: str = "", cards: list[str] = ()) -> Tenant:
         first_name, last_name, unit = first_name.strip(), last_name.strip(), unit.strip()
+        for label, value in (("first_name", first_name), ("last_name", last_name), ("unit", unit),
+                             ("display_name", display_name)):
+            _refuse_text(label, value, LIMITS[label])
         if not last_name:
             raise OfficeError("a last name is needed")
         if not unit:
@@ -106,13 +119,19 @@ class Office:
             raise OfficeError(f"no resident {resident_id!r}")
         # Everything the resident holds stops working at once: every credential issued
         # to them (by holder id) and every device signed in as them.
+        # The visitor keys they handed out name them as inviter, so the panel refuses
+        # those too; invitations not yet activated give no key at all.
         self.revocations[f"holder:{resident_id}"] = "moved out"
+        for invitation in self.invitations.values():
+            if invitation.inviter == resident_id:
+                invitation.withdrawn = True
         return tenant
 
     # -- invitations ----------------------------------------------------------------------
     def invite(self, *, name: str, email: str, not_before: float, not_after: float, doors: list[str],
-               invited_by: str) -> Invitation:
+               invited_by: str, inviter: str = "") -> Invitation:
         name, email = name.strip(), email.strip()
+        _refuse_text("name", name, LIMITS["display_name"])
         if not self.settings.allow_visitors:
             raise OfficeError("visitor access is switched off for this property")
         if not name:
@@ -123,11 +142,14 @@ class Office:
             raise OfficeError("'until' must be later than 'from'")
         if not doors:
             raise OfficeError("at least one door is needed")
+        unknown = [d for d in doors if d not in self.doors]
+        if unknown:
+            raise OfficeError(f"no door {unknown[0]!r} at this property: use one of {', '.join(self.doors)}")
         limit = not_before + self.settings.visitor_limit_hours * 3600
         cut = not_after > limit
         invitation = Invitation(id="inv-" + secrets.token_hex(4), name=name, email=email, not_before=not_before,
                                 not_after=min(not_after, limit), doors=list(doors), invited_by=invited_by,
-                                token=secrets.token_urlsafe(16), cut_to_limit=cut)
+                                token=secrets.token_urlsafe(16), cut_to_limit=cut, inviter=inviter)
         self.invitations[invitation.id] = invitation
         return invitation
 

@@ -34,7 +34,7 @@ from ..directory import Resident
 
 log = logging.getLogger("panel")
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # The connection settings the durability promise rests on (tests/integration/
 # test_store_power_cut.py checks them against a simulated power cut): every COMMIT
@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS access_log (
     credential_id TEXT    NOT NULL DEFAULT '',
     snapshot      BLOB,                         -- JPEG from the panel camera
     kind          TEXT    NOT NULL DEFAULT 'access',  -- access | alarm (schema 3)
-    detail        TEXT    NOT NULL DEFAULT ''   -- what an alarm says (schema 3)
+    detail        TEXT    NOT NULL DEFAULT '',  -- what an alarm says (schema 3)
+    release_id    TEXT    NOT NULL DEFAULT ''   -- the door release it records (schema 5; store/journal.py)
 );
 CREATE TABLE IF NOT EXISTS outbox (
     id       INTEGER PRIMARY KEY AUTOINCREMENT, -- upload order
@@ -82,6 +83,12 @@ CREATE TABLE IF NOT EXISTS revocations (
     credential_id TEXT PRIMARY KEY,             -- a credential id, or "holder:<id>" for everything of a holder
     revoked_at    REAL NOT NULL,
     reason        TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS webhook_outbox (    -- schema 5: what [[webhooks]] deliver, in order
+    id       INTEGER PRIMARY KEY AUTOINCREMENT, -- delivery order and idempotency id
+    ts       REAL    NOT NULL,
+    kind     TEXT    NOT NULL,                  -- access | alarm | call | door | link
+    payload  TEXT    NOT NULL                   -- JSON; each webhook's cursor is in meta
 );
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -124,11 +131,13 @@ class AccessEvent:
     has_snapshot: bool
     kind: str = "access"        # or "alarm"
     detail: str = ""
+    release_id: str = ""        # the door release it records ("" for refusals and most alarms)
 
     def to_json(self) -> dict:
         return {"id": self.id, "ts": self.ts, "door": self.door, "kind": self.kind, "granted": self.granted,
                 "method": self.method, "who": self.who, "reason": self.reason, "detail": self.detail,
-                "credential_id": self.credential_id, "has_snapshot": self.has_snapshot}
+                "credential_id": self.credential_id, "has_snapshot": self.has_snapshot,
+                "release_id": self.release_id}
 
 
 @dataclass(frozen=True)
@@ -182,6 +191,10 @@ class Store:
         self._closed = False
         self.state, self.problem = "ok", ""
         self.on_health: Callable[[], None] = lambda: None     # called on the writing thread
+        # Set by panel.webhooks: the log kinds webhooks want (written with the entry, in its
+        # transaction) and how many undelivered events the webhook outbox keeps.
+        self.webhook_kinds: frozenset[str] = frozenset()
+        self.webhook_limit = 10_000
         # What the cloud sent while the disk said no: written by retry().
         self._held_residents: list[Resident] | None = None
         self._held_revocations: dict[str, tuple[float, str]] = {}
@@ -235,6 +248,11 @@ class Store:
             db.execute("ALTER TABLE outbox ADD COLUMN note TEXT NOT NULL DEFAULT ''")
             db.execute("UPDATE outbox SET event_id = json_extract(payload, '$.event_id')")
         db.execute("CREATE INDEX IF NOT EXISTS outbox_event ON outbox(event_id)")
+        columns = {row[1] for row in db.execute("PRAGMA table_info(access_log)")}
+        if "release_id" not in columns:   # schema 4 and older
+            db.execute("ALTER TABLE access_log ADD COLUMN release_id TEXT NOT NULL DEFAULT ''")
+        db.execute("CREATE INDEX IF NOT EXISTS access_release ON access_log(release_id) WHERE release_id != ''")
+        # webhook_outbox (schema 5) is a new table, created by _SCHEMA above; nothing to convert.
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -339,7 +357,7 @@ class Store:
     # -- access log ---------------------------------------------------------------
     def log_access(self, *, door: str, granted: bool, method: str, who: str = "", reason: str = "",
                    credential_id: str = "", snapshot: bytes | None = None, ts: float | None = None,
-                   kind: str = "access", detail: str = "") -> int:
+                   kind: str = "access", detail: str = "", release_id: str = "") -> int:
         """Append an access-log entry (or an alarm: kind="alarm") and queue it for the
         cloud, in one transaction; prune beyond the retention. StoreUnavailable when
         the disk will not take it (nothing written)."""
@@ -347,14 +365,16 @@ class Store:
         with self._tx() as db:
             cur = db.execute(
                 "INSERT INTO access_log (ts, door, granted, method, who, reason, credential_id, snapshot,"
-                " kind, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (ts, door, int(granted), method, who, reason, credential_id, snapshot, kind, detail))
+                " kind, detail, release_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (ts, door, int(granted), method, who, reason, credential_id, snapshot, kind, detail, release_id))
             event_id = cur.lastrowid
             payload = {"event_id": event_id, "ts": ts, "door": door, "kind": kind, "granted": granted,
                        "method": method, "who": who, "reason": reason, "detail": detail,
                        "credential_id": credential_id}
             db.execute("INSERT INTO outbox (ts, kind, payload, event_id) VALUES (?, 'access', ?, ?)",
                        (ts, json.dumps(payload), event_id))
+            if kind in self.webhook_kinds:
+                self._webhook_insert(db, ts, kind, payload)
             pruned = self._prune(db, len_before=self._entries + 1)
         self._entries += 1 - pruned
         self._writable()
@@ -409,9 +429,22 @@ class Store:
         with self._tx() as db:
             rows = db.execute(
                 "SELECT id, ts, door, granted, method, who, reason, credential_id, snapshot IS NOT NULL,"
-                " kind, detail FROM access_log WHERE id > ? ORDER BY id LIMIT ?", (after, limit)).fetchall()
-        return [AccessEvent(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], bool(r[8]), r[9], r[10])
+                " kind, detail, release_id FROM access_log WHERE id > ? ORDER BY id LIMIT ?",
+                (after, limit)).fetchall()
+        return [AccessEvent(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], bool(r[8]), r[9], r[10], r[11])
                 for r in rows]
+
+    def release_rows(self, release_ids: list[str]) -> dict[str, set[str]]:
+        """Which rows (kinds: access, alarm) the store holds for these door releases."""
+        found: dict[str, set[str]] = {}
+        if not release_ids or self._db is None:
+            return found
+        with self._tx() as db:
+            rows = db.execute("SELECT release_id, kind FROM access_log WHERE release_id IN (%s)"
+                              % ",".join("?" * len(release_ids)), release_ids).fetchall()
+        for release_id, kind in rows:
+            found.setdefault(release_id, set()).add(kind)
+        return found
 
     def snapshot(self, event_id: int) -> bytes | None:
         if self._db is None and not self._closed:
@@ -439,6 +472,44 @@ class Store:
         """Sent and not acknowledged: one more attempt counted (kept across restarts)."""
         with self._tx() as db:
             db.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (item_id,))
+
+    # -- webhook outbox (panel/webhooks.py) -----------------------------------------
+    def webhook_add(self, kind: str, payload: dict, ts: float) -> int:
+        """Queue a state event (call, door, link) for the webhooks; its id."""
+        with self._tx() as db:
+            return self._webhook_insert(db, ts, kind, payload)
+
+    def _webhook_insert(self, db, ts: float, kind: str, payload: dict) -> int:
+        item_id = db.execute("INSERT INTO webhook_outbox (ts, kind, payload) VALUES (?, ?, ?)",
+                             (ts, kind, json.dumps(payload))).lastrowid
+        # Bounded: beyond the limit the oldest go (a receiver that long away has lost them; its
+        # cursor then points before the oldest row and panel.webhooks counts what it skipped).
+        db.execute("DELETE FROM webhook_outbox WHERE id <= ?", (item_id - self.webhook_limit,))
+        return item_id
+
+    def webhook_after(self, after: int, limit: int = 50) -> list[OutboxItem]:
+        if self._db is None:
+            return []
+        with self._tx() as db:
+            rows = db.execute("SELECT id, ts, kind, payload FROM webhook_outbox WHERE id > ? ORDER BY id LIMIT ?",
+                              (after, limit)).fetchall()
+        return [OutboxItem(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    def webhook_count(self, after: int, kinds: frozenset[str]) -> tuple[int, int]:
+        """(events after `after` of these kinds, the newest id overall; 0 when empty)."""
+        if self._db is None:
+            return 0, 0
+        with self._tx() as db:
+            marks = ",".join("?" * len(kinds)) or "NULL"
+            count = db.execute(f"SELECT count(*) FROM webhook_outbox WHERE id > ? AND kind IN ({marks})",
+                               (after, *kinds)).fetchone()[0]
+            newest = db.execute("SELECT coalesce(max(id), 0) FROM webhook_outbox").fetchone()[0]
+        return count, newest
+
+    def webhook_forget(self, upto: int) -> None:
+        """Every webhook has delivered (or skipped) the events up to this id."""
+        with self._tx() as db:
+            db.execute("DELETE FROM webhook_outbox WHERE id <= ?", (upto,))
 
     # -- directory cache ----------------------------------------------------------
     def replace_residents(self, residents: list[Resident]) -> None:

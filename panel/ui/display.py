@@ -1,8 +1,9 @@
 """The screen as the app sees it: lay out, draw when something changed, answer taps.
 
 Renders only when what would be drawn differs from the last frame (widgets, the
-camera preview at a low rate, the ringing animation), so an idle panel costs
-almost nothing.
+ringing animation, a new camera frame), so an idle panel costs almost nothing. A
+screen's video (the home viewfinder, the self-view in a call) shows a new frame at
+most at its widget's `fps`, and then only its own rectangle is drawn again.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .renderer import Renderer
 from .widgets import Widget, hit
 
 ANIMATED = (Screen.CALLING,)
+IDLE_INTERVAL = 0.5     # s between redraws with nothing moving but the clock
 TOUCH_SLOP = 24         # px a finger may wander and still tap (about 4 mm)
 
 
@@ -29,6 +31,9 @@ class Display:
         self._drawn_key = None
         self._preview: np.ndarray | None = None
         self._preview_version = 0
+        self._drawn_version = 0         # the preview version on screen
+        self._video_at = float("-inf")  # when the video was last drawn (view.now)
+        self.interval = IDLE_INTERVAL   # how soon the screen may need drawing again, s
 
     @property
     def size(self) -> tuple[int, int]:
@@ -47,14 +52,21 @@ class Display:
         trace.point("ui.update.start", screen=state.screen.value)
         widgets = layout(state, view)
         key = (tuple(widgets),
-               self._preview_version if state.screen is Screen.HOME else None,
                round((view.now - state.entered_at) * 10) if state.screen in ANIMATED else None)
         self.widgets = widgets
-        if key == self._drawn_key:
+        video = next((w for w in widgets if w.role == "video"), None)
+        period = 1 / video.extra["fps"] if video else IDLE_INTERVAL
+        self.interval = min(IDLE_INTERVAL, period)
+        new_frame = (video is not None and self._preview_version != self._drawn_version
+                     and view.now - self._video_at >= period)
+        if key == self._drawn_key and not new_frame:
             trace.point("ui.update.end", drawn=False)
             return False
-        self.renderer.draw(widgets, self._preview)
+        # Only the frame changed: draw the video's rectangle (and what lies on it) alone.
+        self.renderer.draw(widgets, self._preview, only=video if key == self._drawn_key else None)
         self._drawn_key = key
+        if video is not None:
+            self._drawn_version, self._video_at = self._preview_version, view.now
         self.frames += 1
         trace.point("ui.update.end", drawn=True)
         return True

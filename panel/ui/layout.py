@@ -21,6 +21,8 @@ MARGIN = 32         # screen edge to content
 GAP = 24            # between blocks
 ROW_H = 104         # one directory result, its gap included
 SEARCH_LIMIT = 200  # results a visitor can scroll through
+HOME_FPS = 5        # the viewfinder's redraws per second at most: enough to aim a code, cheap idle
+CALL_FPS = 10       # the self-view's in a call
 
 
 @dataclass(frozen=True)
@@ -144,24 +146,33 @@ def _picture(image: tuple, rect: Rect) -> Widget:
 
 # -- screens -------------------------------------------------------------------------
 def _home(state: PanelState, view: View) -> list[Widget]:
+    """Both ways in: a key shown to the live viewfinder, or the directory; "or" between them."""
     s, t, m = view.s, view.strings, view.s(MARGIN)
     top = _content_top(state, view)
+    title_h, caption_h = s(72), s(56)
     if view.landscape:
-        # Camera on the left, hint and button on the right, the block centred vertically.
-        pw = (view.width - 3 * m) // 2
-        ph = pw * 3 // 4
-        y = top + (view.height - m - top - ph) // 2
-        preview = Rect(m, y, pw, ph)
-        right = 2 * m + pw
-        hint = Widget("qr_hint", "text", t("qr_hint"), Rect(right, y, pw, s(160)), style="lead")
-        button = Rect(right, y + ph - s(200), pw, s(200))
+        # Viewfinder left, directory right as tall as it; "or" in the gap between.
+        gap = s(96)
+        cw = (view.width - 2 * m - gap) // 2
+        vh = min(cw * 3 // 4, view.height - m - top - title_h - caption_h - s(32))
+        y = top + (view.height - m - top - (title_h + vh + caption_h + s(32))) // 2
+        finder = Rect(m, y + title_h + s(16), cw, vh)
+        button = Rect(m + cw + gap, finder.y, cw, vh)
+        divider = Rect(m + cw, finder.y, gap, vh)
+        left, width = m, cw
     else:
-        pw = view.width - 2 * m
-        preview = Rect(m, top + s(8), pw, pw * 3 // 4)
-        hint = Widget("qr_hint", "text", t("qr_hint"), Rect(m, preview.y + preview.h + s(GAP), pw, s(100)),
-                      style="lead")
-        button = Rect(m, view.height - m - s(200), pw, s(200))
-    return [Widget("preview", "image", t("camera_preview"), preview, style="camera"), hint,
+        width, left = view.width - 2 * m, m
+        button = Rect(m, view.height - m - s(200), width, s(200))
+        y = top + s(8)
+        finder = Rect(m, y + title_h + s(16), width, width * 3 // 4)
+        below = finder.y + finder.h + s(16) + caption_h
+        divider = Rect(m, below + (button.y - below - s(60)) // 2, width, s(60))
+    return [Widget("qr_hint", "heading", t("qr_hint"), Rect(left, y, width, title_h), style="lead_strong"),
+            Widget("viewfinder", "video", t("camera_preview"), finder, style="viewfinder",
+                   extra={"fps": HOME_FPS, "fit": "contain", "guide": True}),
+            Widget("qr_detail", "text", t("qr_detail"), Rect(left, finder.y + finder.h + s(16), width, caption_h),
+                   style="muted"),
+            Widget("or", "divider", t("either_or"), divider),
             _button("directory", t("directory"), button, ev.OpenDirectory(), style="primary_large",
                     detail=t("directory_hint"))]
 
@@ -278,23 +289,56 @@ def _directory(state: PanelState, view: View) -> list[Widget]:
 def _calling(state: PanelState, view: View) -> list[Widget]:
     t = view.strings
     status = t("ringing") if state.ringing else t("connecting")
-    return _message(state, view,
-                    [("title", "text", t("calling"), 60, "lead"),
-                     ("name", "heading", state.resident_name, 150, "title"),
-                     ("status", "status", status, 60, "status")],
-                    [("cancel", t("cancel"), (ev.CancelCall(),), "danger")],
-                    image=("ringing", "ring", {"phase": view.now - state.entered_at}))
+    return _call_screen(state, view, t("calling"), ("status", status, "status_overlay"),
+                        ("cancel", t("cancel"), (ev.CancelCall(),), "danger"),
+                        ("ringing", "ring", {"phase": view.now - state.entered_at}))
 
 
 def _in_call(state: PanelState, view: View) -> list[Widget]:
     t = view.strings
     elapsed = max(0, int(view.now - state.entered_at))
-    return _message(state, view,
-                    [("title", "text", t("in_call"), 60, "lead"),
-                     ("name", "heading", state.resident_name, 150, "title"),
-                     ("timer", "status", f"{elapsed // 60:02d}:{elapsed % 60:02d}", 100, "timer")],
-                    [("end_call", t("end_call"), (ev.EndCall(),), "danger")],
-                    image=("in_call_icon", "call"))
+    # The resident pressed Open Door and the relay did not release it: the visitor is told too.
+    fault = state.message == "door_not_released"
+    return _call_screen(state, view, t("door_fault_title") if fault else t("in_call"),
+                        ("timer", f"{elapsed // 60:02d}:{elapsed % 60:02d}", "timer"),
+                        ("end_call", t("end_call"), (ev.EndCall(),), "danger"), ("in_call_icon", "call"),
+                        title_style="lead_danger" if fault else "lead")
+
+
+def _call_screen(state: PanelState, view: View, title: str, status: tuple, button: tuple,
+                 image: tuple, title_style: str = "lead") -> list[Widget]:
+    """The visitor's own live picture, mirrored, filling the screen above the button (left
+    of it in landscape); the resident's name over its top, the status or timer over its
+    bottom, each on a scrim. Landscape: the picture (image) above the button on the right."""
+    s, m, gap = view.s, view.s(MARGIN), view.s(GAP)
+    top = _content_top(state, view)
+    out = []
+    if view.landscape:
+        col = s(360)
+        video = Rect(m, top, view.width - 2 * m - gap - col, view.height - m - top)
+        x = video.x + video.w + gap
+        buttons = [_button(button[0], button[1], Rect(x, video.y + video.h - s(160), col, s(160)), *button[2],
+                           style=button[3])]
+        size = min(col, s(240))
+        room = buttons[0].rect.y - gap - video.y
+        out.append(_picture(image, Rect(x + (col - size) // 2, video.y + (room - size) // 2, size, size)))
+    else:
+        buttons = _bottom_buttons(view, [button])
+        video = Rect(m, top, view.width - 2 * m, buttons[0].rect.y - gap - top)
+    pad = s(28)
+    inner_x, inner_w = video.x + pad, video.w - 2 * pad
+    lead = Rect(inner_x, video.y + pad, inner_w, s(50))
+    name = Rect(inner_x, lead.y + lead.h + s(4), inner_w, s(150))
+    low_h = s(100) if status[0] == "timer" else s(60)
+    low = Rect(inner_x, video.y + video.h - pad - low_h, inner_w, low_h)
+    # Each scrim reaches a third beyond its text, so the fade starts clear of it.
+    scrims = {"scrim_top": (name.y + name.h - video.y) * 4 // 3, "scrim_bottom": (video.y + video.h - low.y) * 4 // 3}
+    return [Widget("self_view", "video", view.strings("self_view"), video, style="self_view",
+                   extra={"fps": CALL_FPS, "fit": "cover", **scrims}),
+            Widget("title", "text", title, lead, style=title_style),
+            Widget("name", "heading", state.resident_name, name, style="title"),
+            Widget(status[0], "status", status[1], low, style=status[2]),
+            *out, *buttons]
 
 
 def _call_ended(state: PanelState, view: View) -> list[Widget]:
@@ -327,6 +371,17 @@ def _access_granted(state: PanelState, view: View) -> list[Widget]:
                     image=("door_icon", "door_open"))
 
 
+def _door_fault(state: PanelState, view: View) -> list[Widget]:
+    """Granted, and the relay did not release the door."""
+    t = view.strings
+    return _message(state, view,
+                    [("title", "heading", t("door_fault_title"), 90, "title_danger"),
+                     ("body", "text", t("door_fault_body"), 130, "lead")],
+                    [("directory", t("directory"), (ev.OpenDirectory(),), "primary"),
+                     ("ok", t("ok"), (ev.GoHome(),), "secondary")],
+                    image=("warning_icon", "warning"))
+
+
 def _access_denied(state: PanelState, view: View) -> list[Widget]:
     t = view.strings
     return _message(state, view,
@@ -347,4 +402,5 @@ _SCREENS = {
     Screen.DOOR_OPEN: _door_open,
     Screen.ACCESS_GRANTED: _access_granted,
     Screen.ACCESS_DENIED: _access_denied,
+    Screen.DOOR_FAULT: _door_fault,
 }

@@ -37,6 +37,8 @@ KEY = (51, 65, 85)
 KEY_FN = (36, 48, 66)
 DISABLED = (40, 48, 60)
 INK = (15, 23, 42)              # text on light and amber backgrounds
+VIDEO_BG = (22, 30, 42)         # where the camera's picture goes, before the first frame
+SCRIM_ALPHA = 200               # the darkest a scrim gets, at the edge text sits on
 
 BUTTON_COLORS = {"primary": PRIMARY, "primary_large": PRIMARY, "danger": DANGER, "success": SUCCESS,
                  "secondary": KEY, "row": SURFACE, "arrow_up": KEY, "arrow_down": KEY}
@@ -113,14 +115,20 @@ class Renderer:
         if self.window:
             pygame.display.quit()
 
-    def draw(self, widgets: list[Widget], preview: np.ndarray | None = None) -> None:
+    def draw(self, widgets: list[Widget], preview: np.ndarray | None = None, only: Widget | None = None) -> None:
+        """Everything; or, with `only` (a video whose frame is all that changed), just its
+        rectangle: the frame and whatever lies over it, the rest of the screen untouched."""
+        area = pygame.Rect(*only.rect.as_list()) if only else None
+        self.surface.set_clip(area)
         self.surface.fill(BG)
         for w in widgets:
-            self._shape(w, preview)
-            for box in self.texts(w):
-                self._text(box)
+            if area is None or area.colliderect(pygame.Rect(*w.rect.as_list())):
+                self._shape(w, preview)
+                for box in self.texts(w):
+                    self._text(box)
+        self.surface.set_clip(None)
         if self.window:
-            pygame.display.flip()
+            pygame.display.update(area) if area else pygame.display.flip()
 
     def rgb(self) -> np.ndarray:
         """The current frame as an RGB array (height, width, 3), a copy."""
@@ -141,11 +149,14 @@ class Renderer:
         role, style = w.role, w.style
         if role == "heading" and style == "header":
             return [box(w.label, r, 40, bold=True, align="left", max_lines=2)]
+        if role == "heading" and style == "lead_strong":
+            return [box(w.label, r, 42, bold=True, max_lines=2)]
         if role == "heading":
             color = {"title_success": SUCCESS, "title_danger": DANGER}.get(style, TEXT)
             return [box(w.label, r, 60, bold=True, color=color)]
         if role == "status":
-            size, bold, color, align = {"clock": (44, True, TEXT, "right"), "timer": (80, True, TEXT, "center")}.get(
+            size, bold, color, align = {"clock": (44, True, TEXT, "right"), "timer": (80, True, TEXT, "center"),
+                                        "status_overlay": (38, True, TEXT, "center")}.get(
                 style, (36, False, MUTED, "center"))
             return [box(w.label, r, size, bold=bold, color=color, align=align, max_lines=1)]
         if role == "banner":
@@ -164,6 +175,9 @@ class Renderer:
                         box(w.detail, detail, 26, color=MUTED, align="left", max_lines=1)]
             inner = r.inflate(-p(32), -p(12))
             if style == "primary_large" and w.detail:
+                if inner.h > p(300):
+                    # Tall (landscape home): the picture of a directory above the words.
+                    inner = pygame.Rect(inner.x, inner.y + inner.h * 45 // 100, inner.w, p(150))
                 top = pygame.Rect(inner.x, inner.y, inner.w, inner.h * 60 // 100)
                 bottom = pygame.Rect(inner.x, top.bottom, inner.w, inner.bottom - top.bottom)
                 return [box(w.label, top, 60, bold=True, max_lines=1),
@@ -182,9 +196,12 @@ class Renderer:
                 return [box(("…" if shown != w.label else "") + shown + "|", inner, 40, color=INK, align="left",
                             max_lines=1)]
             return [box(w.extra.get("placeholder", ""), inner, 32, color=(100, 110, 124), align="left", max_lines=1)]
-        if role in ("image", "list"):
+        if role == "divider":
+            return [box(w.label, r.inflate(-max(0, r.w - p(120)), -max(0, r.h - p(56))), 30, color=MUTED,
+                        max_lines=1)]
+        if role in ("image", "list", "video"):
             return []
-        size, color = {"lead": (38, TEXT), "muted": (32, MUTED)}.get(style, (32, TEXT))
+        size, color = {"lead": (38, TEXT), "lead_danger": (38, DANGER), "muted": (32, MUTED)}.get(style, (32, TEXT))
         return [box(w.label, r, size, color=color, max_lines=4)]
 
     def _text(self, b: TextBox) -> None:
@@ -224,11 +241,15 @@ class Renderer:
             self._magnifier(pygame.Rect(r.x + p(20), r.y, p(40), r.h))
         elif w.role == "image":
             self._image(w, r, preview)
+        elif w.role == "video":
+            self._video(w, r, preview)
+        elif w.role == "divider":
+            self._divider(r)
+        if w.role == "button" and w.style == "primary_large" and r.h > p(300):
+            self._people(pygame.Rect(r.centerx - p(60), r.y + r.h * 45 // 100 - p(150), p(120), p(120)))
 
     def _image(self, w: Widget, r: pygame.Rect, preview) -> None:
-        if w.style == "camera":
-            self._camera(r, preview)
-        elif w.style == "ring":
+        if w.style == "ring":
             self._ring(r, w.extra.get("phase", 0.0))
         elif w.style in ICONS:
             color, glyph = ICONS[w.style]
@@ -242,23 +263,67 @@ class Renderer:
                 self.surface.blit(img, img.get_rect(center=r.center))
 
     # -- drawings ---------------------------------------------------------------------
-    def _camera(self, r: pygame.Rect, frame: np.ndarray | None) -> None:
-        pygame.draw.rect(self.surface, SURFACE, r, border_radius=self._px(18))
-        if frame is not None and frame.ndim == 3:
-            # Scaled and turned to RGB by OpenCV: five times cheaper than pygame's smoothscale,
-            # and the home screen redraws for every new preview frame.
-            scale = min(r.width / frame.shape[1], r.height / frame.shape[0])
-            size = (int(frame.shape[1] * scale), int(frame.shape[0] * scale))
-            rgb = cv2.cvtColor(cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB)
-            img = pygame.image.frombuffer(rgb.data, size, "RGB")
-            self.surface.blit(img, img.get_rect(center=r.center))
-        # Corner marks: where to hold the code.
-        k, t = self._px(60), self._px(8)
-        box = r.inflate(-r.width // 3, -r.height // 4)
-        for cx, cy, dx, dy in ((box.left, box.top, 1, 1), (box.right, box.top, -1, 1),
-                               (box.left, box.bottom, 1, -1), (box.right, box.bottom, -1, -1)):
-            pygame.draw.line(self.surface, TEXT, (cx, cy), (cx + dx * k, cy), t)
-            pygame.draw.line(self.surface, TEXT, (cx, cy), (cx, cy + dy * k), t)
+    def _video(self, w: Widget, r: pygame.Rect, frame: np.ndarray | None) -> None:
+        """The camera's picture mirrored (a visitor sees themselves as in a mirror), whole
+        ("contain") or filling the box ("cover"), with rounded corners, scrims for text
+        over it and, on the viewfinder, where to hold a code."""
+        radius = self._px(18)
+        pygame.draw.rect(self.surface, VIDEO_BG, r, border_radius=radius)
+        if frame is not None and frame.ndim == 3 and frame.shape[0] and frame.shape[1]:
+            self._frame(frame, r, cover=w.extra.get("fit") == "cover")
+        if h := w.extra.get("scrim_top"):
+            self.surface.blit(_scrim(r.w, min(h, r.h), down=True), r.topleft)
+        if h := w.extra.get("scrim_bottom"):
+            h = min(h, r.h)
+            self.surface.blit(_scrim(r.w, h, down=False), (r.x, r.bottom - h))
+        if w.extra.get("guide"):
+            self.surface.blit(_guide(r.w, r.h, self._px(8), self._px(64)), r.topleft)
+        for corner, pos in zip(_corners(radius), (r.topleft, (r.right - radius, r.y),
+                                                  (r.x, r.bottom - radius), (r.right - radius, r.bottom - radius))):
+            self.surface.blit(corner, pos)
+
+    def _frame(self, frame: np.ndarray, r: pygame.Rect, cover: bool) -> None:
+        # Cropped, scaled, mirrored and turned to RGB by OpenCV: five times cheaper than
+        # pygame's smoothscale, and the picture redraws for every frame shown.
+        fh, fw = frame.shape[:2]
+        if cover:
+            # Crop the frame to the box's shape first: nothing is scaled that is not shown.
+            if fw * r.h > fh * r.w:
+                cw = max(1, fh * r.w // r.h)
+                frame = frame[:, (fw - cw) // 2:(fw - cw) // 2 + cw]
+            else:
+                ch = max(1, fw * r.h // r.w)
+                frame = frame[(fh - ch) // 2:(fh - ch) // 2 + ch]
+            size = (r.w, r.h)
+        else:
+            scale = min(r.w / fw, r.h / fh)
+            size = (max(1, int(fw * scale)), max(1, int(fh * scale)))
+        scaled = cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR)
+        rgb = np.ascontiguousarray(cv2.cvtColor(cv2.flip(scaled, 1), cv2.COLOR_BGR2RGB))
+        img = pygame.image.frombuffer(rgb.data, size, "RGB")
+        self.surface.blit(img, img.get_rect(center=r.center))
+
+    def _divider(self, r: pygame.Rect) -> None:
+        """A thin line each side of the word ("or"), along the long side of the box."""
+        p, t = self._px, max(1, self._px(2))
+        if r.w >= r.h:
+            for a, b in ((r.x, r.centerx - p(70)), (r.centerx + p(70), r.right)):
+                pygame.draw.line(self.surface, KEY, (a, r.centery), (b, r.centery), t)
+        else:
+            for a, b in ((r.y, r.centery - p(40)), (r.centery + p(40), r.bottom)):
+                pygame.draw.line(self.surface, KEY, (r.centerx, a), (r.centerx, b), t)
+
+    def _people(self, r: pygame.Rect) -> None:
+        """Two heads and shoulders: the directory of residents."""
+        light = (219, 234, 254)
+        for dx, k, color in ((0.22, 0.8, (147, 180, 250)), (-0.08, 1.0, light)):
+            cx, base = r.x + r.w * (0.5 + dx), r.bottom
+            head = r.w * 0.16 * k
+            pygame.draw.circle(self.surface, color, (cx, base - r.h * 0.62 * k), head)
+            body = pygame.Rect(0, 0, r.w * 0.52 * k, r.h * 0.5 * k)
+            body.midtop = (cx, base - r.h * 0.38 * k)
+            pygame.draw.rect(self.surface, color, body, border_top_left_radius=body.w // 2,
+                             border_top_right_radius=body.w // 2)
 
     def _ring(self, r: pygame.Rect, phase: float) -> None:
         # Three waves leave the handset and fade out on their way to the edge.
@@ -303,6 +368,45 @@ class Renderer:
         pygame.draw.circle(self.surface, (100, 110, 124), (cx, cy), radius, self._px(4))
         pygame.draw.line(self.surface, (100, 110, 124), (cx + radius * 0.7, cy + radius * 0.7),
                          (cx + radius * 1.7, cy + radius * 1.7), self._px(6))
+
+
+@lru_cache(maxsize=16)
+def _scrim(w: int, h: int, down: bool) -> pygame.Surface:
+    """Black fading to clear (downwards from the top edge, or upwards from the bottom one):
+    white text on it reads over any picture."""
+    x = np.linspace(1, 0, h) if down else np.linspace(0, 1, h)      # 1 at the edge
+    alpha = SCRIM_ALPHA * x * x * (3 - 2 * x)                           # smoothstep: no visible start
+    surface = pygame.Surface((w, h), pygame.SRCALPHA)
+    surface.fill((0, 0, 0, 0))
+    pygame.surfarray.pixels_alpha(surface)[:] = alpha.astype(np.uint8)[None, :]
+    return surface
+
+
+@lru_cache(maxsize=8)
+def _guide(w: int, h: int, thick: int, arm: int) -> pygame.Surface:
+    """The viewfinder's target: the picture dimmed around a square, corner marks on it."""
+    side = int(min(w, h) * 0.66)
+    box = pygame.Rect((w - side) // 2, (h - side) // 2, side, side)
+    surface = pygame.Surface((w, h), pygame.SRCALPHA)
+    surface.fill((0, 0, 0, 96))
+    pygame.draw.rect(surface, (0, 0, 0, 0), box, border_radius=thick * 2)
+    for cx, cy, dx, dy in ((box.left, box.top, 1, 1), (box.right - 1, box.top, -1, 1),
+                           (box.left, box.bottom - 1, 1, -1), (box.right - 1, box.bottom - 1, -1, -1)):
+        pygame.draw.rect(surface, TEXT, pygame.Rect(min(cx, cx + dx * arm), min(cy, cy + dy * thick), arm, thick))
+        pygame.draw.rect(surface, TEXT, pygame.Rect(min(cx, cx + dx * thick), min(cy, cy + dy * arm), thick, arm))
+    return surface
+
+
+@lru_cache(maxsize=4)
+def _corners(radius: int) -> tuple[pygame.Surface, ...]:
+    """Background outside a rounded corner, clear inside: top left, top right, bottom left, bottom right."""
+    out = []
+    for cx, cy in ((radius, radius), (0, radius), (radius, 0), (0, 0)):
+        s = pygame.Surface((radius, radius), pygame.SRCALPHA)
+        s.fill((*BG, 255))
+        pygame.draw.circle(s, (0, 0, 0, 0), (cx, cy), radius)
+        out.append(s)
+    return tuple(out)
 
 
 def _wrap(text: str, f: pygame.font.Font, width: int, hard: bool = False) -> list[str] | None:

@@ -3,7 +3,8 @@
 `TouchScreen` lays out the panel's state with the directory and the time of the
 injected clock, draws when something changed, turns taps and swipes (from the local
 API, or from the window's mouse) into the shell's events, and redraws for what time
-alone changes (the clock, the call timer, the ringing animation, the camera preview).
+alone changes (the clock, the call timer, the ringing animation, the camera's picture
+at the rate the screen asks: Display.interval).
 """
 
 from __future__ import annotations
@@ -38,8 +39,7 @@ class TouchScreen:
 
     def redraw(self, *_changed) -> None:
         state = self.state()
-        if state.screen is Screen.HOME:
-            self.display.set_preview(self.preview())
+        self.display.set_preview(self.preview())      # drawn if the screen shows video, at its rate
         width, height = self.display.size
         self.display.update(state, View(width, height, self.building, self.strings, self.directory(),
                                         self.clock.monotonic(), self.clock.wall(), self.storage_full()))
@@ -71,7 +71,7 @@ class TouchScreen:
         pressed_at = None
         while True:
             fast = self.window or self.state().screen is Screen.CALLING
-            await self.clock.sleep(1 / 30 if fast else 0.5)
+            await self.clock.sleep(1 / 30 if fast else self.display.interval)
             if self.window:
                 for e in pygame.event.get():
                     if e.type == pygame.QUIT:

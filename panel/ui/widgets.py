@@ -24,7 +24,7 @@ class Rect:
 @dataclass(frozen=True)
 class Widget:
     id: str
-    role: str                       # button | key | text | heading | textbox | image | banner | status | list
+    role: str                       # button | key | text | heading | textbox | image | video | banner | status | list | divider
     label: str
     rect: Rect
     action: tuple[Event, ...] = ()  # events a tap sends to the state machine

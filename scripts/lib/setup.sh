@@ -5,8 +5,9 @@
 #   libzbar0   pyzbar's decoder (the panel's second QR decoder)
 #   chromium   the resident's phone in end-to-end tests (driven by Playwright)
 #   xvfb, xdotool   a virtual display and a mouse, to test the panel's real window
+#   mosquitto  the MQTT broker the [mqtt] tests start on a free port
 RUN_PACKAGES=(libzbar0)
-TEST_PACKAGES=(chromium xvfb xdotool)
+TEST_PACKAGES=(chromium xvfb xdotool mosquitto)
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 

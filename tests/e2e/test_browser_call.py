@@ -72,7 +72,7 @@ async def test_two_devices_ring_one_answers_sees_and_hears_then_opens_the_door(w
         s = await stats(a)
         return s["videoFrames"] >= 5 and s["audioEnergy"] > 0
     await until(media_arrived, timeout=20, what="video frames and audio in the browser")
-    await until(lambda: panel.app.speaker.frames > 10 and panel.app.speaker.peak_rms > 0.001, timeout=10,
+    await until(lambda: panel.app.cloud.speaker.frames > 10 and panel.app.cloud.speaker.peak_rms > 0.001, timeout=10,
                 what="the browser's microphone heard on the panel")
 
     await button(a, "Open Door").click()

@@ -73,7 +73,7 @@ async def test_both_devices_ring_first_accept_wins_media_flows_open_door_ends(wo
     await a.expect("offer")
     await until(lambda: a.video_frames >= 3, timeout=10, what="video frames at the phone")
     await until(lambda: a.audio_frames >= 10, timeout=10, what="panel audio at the phone")
-    await until(lambda: panel.app.speaker.frames >= 10 and panel.app.speaker.peak_rms > 0.01, timeout=10,
+    await until(lambda: panel.app.cloud.speaker.frames >= 10 and panel.app.cloud.speaker.peak_rms > 0.01, timeout=10,
                 what="the resident heard on the panel")
     assert b.pc is None                      # the other device never got media
 
@@ -147,7 +147,7 @@ async def test_a_stock_aiortc_peer_beside_a_panel_call_is_aiortcs_own(world):
     cloud, panel, phone = world
     a = await phone("phone-a")
     await in_call_with(panel, a, frames=3)
-    await until(lambda: a.audio_frames >= 3 and panel.app.speaker.frames >= 3, timeout=10,
+    await until(lambda: a.audio_frames >= 3 and panel.app.cloud.speaker.frames >= 3, timeout=10,
                 what="audio both ways (each side's audio encoder made)")
 
     stock = await stock_aiortc_peer()

@@ -63,7 +63,7 @@ async def test_tamper_switch_is_an_alarm(tmp_path):
     try:
         tamper = panel.app.gpio.pin(23)
         tamper.drive_low()                  # loop closed: case shut
-        await until(lambda: panel.app.inputs.tamper_active is False, what="tamper loop closed (debounced)")
+        await until(lambda: panel.app.door.inputs.tamper_active is False, what="tamper loop closed (debounced)")
         tamper.drive_high()                 # opened, or the wire cut
         async def alarm():
             return ("tamper", "tamper") in await log_reasons(panel)

@@ -45,7 +45,8 @@ def card(facility: int, number: int, **kw) -> int:
 async def test_an_enrolled_card_opens_an_unknown_one_is_refused_and_the_reader_says_so(panel, reader):
     reader.present_card(card(42, 1001))                     # Olivia Smith's, in the demo property
     await reader.wait_output(0, True)
-    assert (await panel.get_json("/status"))["screen"] == "access_granted"
+    # The greeting follows the reader's confirmation of its output, a moment after the device switched it.
+    await until(lambda: panel.app.state.screen.value == "access_granted", what="the greeting")
     await reader.wait_output(0, False)
     await reader.wait_for(lambda: len(reader.leds) >= 1)
     assert reader.leds[-1]["on_color"] == CommandLEDColor.Green

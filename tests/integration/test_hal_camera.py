@@ -178,3 +178,36 @@ async def test_a_paced_down_camera_delivers_fewer_frames_and_speeds_up_at_once()
         assert camera.rate == 50
     finally:
         await gen.aclose()
+
+
+async def test_a_camera_unplugged_mid_scan_is_a_fault_and_is_read_again_when_plugged_back(tmp_path):
+    """The device goes away while frames are being read (a USB camera pulled: here its
+    file is moved away), and comes back: a fault while it is gone, frames again after."""
+    from tests.support import until
+
+    path = tmp_path / "video0.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
+    for _ in range(4):
+        writer.write(solid(120))
+    writer.release()
+    faults, frames = [], []
+    camera = OpenCvCamera(str(path), 64, 48, fps=200, reopen_seconds=0.05, on_fault=faults.append)
+
+    async def scan():
+        async for frame in camera.frames():
+            frames.append(frame)
+    scanner = asyncio.create_task(scan())
+    try:
+        await until(lambda: len(frames) >= 2, what="frames from the camera")
+        away = path.rename(tmp_path / "unplugged.avi")          # pulled out mid-scan
+        await until(lambda: any(f and "cannot be opened" in f for f in faults), what="the fault reported")
+        assert any(f and "stopped delivering" in f for f in faults)
+        assert not scanner.done()                               # the scan goes on waiting
+        seen = len(frames)
+        away.rename(path)                                       # plugged back in
+        await until(lambda: len(frames) >= seen + 2, what="frames again after the camera is back")
+        assert faults[-1] is None                               # the fault is cleared
+    finally:
+        scanner.cancel()
+        await asyncio.gather(scanner, return_exceptions=True)
+        camera.close()

@@ -232,9 +232,29 @@ def test_every_reason_is_reachable():
         reason(issue(doors=["side"])),
         reason(issue(kind="visitor", not_before=NOW - 25 * HOUR)),
         reason(issue(kind="visitor"), allow_visitors=False),
+        reason(issue(kind="visitor", holder_id="v", invited_by="res-9"), is_holder_revoked={"res-9"}.__contains__),
     }
     guard = ReplayGuard()
     code = rotating_code(device_credential(), DEVICE, now=NOW)
     check(code, replay=guard)
     seen.add(reason(code, replay=guard))
     assert seen == set(REASONS)
+
+
+def test_a_visitor_key_for_next_month_stops_when_its_inviter_moves_out():
+    next_month = NOW + 30 * 24 * HOUR
+    key = issue(holder_id="visitor:inv-1", kind="visitor", invited_by="res-42", credential_id="inv-1",
+                not_before=next_month, not_after=next_month + 2 * HOUR)
+    moved_out = {"res-42"}
+    assert check(key, now=next_month + 60).ok                  # the host still lives here
+    d = check(key, now=next_month + 60, is_holder_revoked=moved_out.__contains__)
+    assert (d.ok, d.reason, d.holder_id) == (False, "inviter_moved_out", "visitor:inv-1")
+    # Another resident's move-out, or a staff invitation (no inviter), changes nothing.
+    assert check(issue(holder_id="visitor:inv-2", kind="visitor", not_before=next_month,
+                       not_after=next_month + HOUR), now=next_month + 60, is_holder_revoked=moved_out.__contains__).ok
+    assert check(key, now=next_month + 60, is_holder_revoked={"res-7"}.__contains__).ok
+
+
+def test_only_a_visitor_key_names_an_inviter():
+    with pytest.raises(ValueError, match="invited_by"):
+        issue(invited_by="res-42")

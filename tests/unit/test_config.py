@@ -48,6 +48,7 @@ def test_a_file_overrides_only_what_it_names(tmp_path):
 
 
 def test_relative_paths_are_relative_to_the_config_file(tmp_path):
+    (tmp_path / "p.toml").write_text('[property]\nname = "Elm House"\n')
     c = load(write(tmp_path, with_simulated_parts(
         '[panel]\nstate_dir = "state"\n[directory]\nproperty_file = "p.toml"\n')))
     assert c.state_dir == tmp_path / "state"

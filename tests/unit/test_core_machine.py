@@ -44,6 +44,19 @@ def kinds(effects):
     return [type(e) for e in effects]
 
 
+RELEASED = hw.StrikeReleased()      # the relay confirms the release
+
+
+def pulse(effects) -> fx.PulseDoor:
+    [p] = [e for e in effects if isinstance(e, fx.PulseDoor)]
+    return p
+
+
+def without_outcomes(effects):
+    """The effects minus PulseDoor and DoorOutcome (their release ids and deadlines are test_core_release's)."""
+    return [e for e in effects if not isinstance(e, (fx.PulseDoor, fx.DoorOutcome))]
+
+
 # -- home and directory ------------------------------------------------------------------
 def test_starts_on_home():
     assert initial_state(5).screen is Screen.HOME
@@ -195,9 +208,11 @@ def test_home_is_not_reachable_during_a_call():
 # -- the door --------------------------------------------------------------------------------
 def test_open_door_from_the_device_in_the_call():
     state, effects = run(in_call(), ev.DoorOpenRequested("call", "", "call-1", "phone-a"), now=10)
+    assert state.screen is Screen.IN_CALL and kinds(effects) == [fx.PulseDoor]
+    state, effects = run(state, RELEASED, now=10)
     assert state.screen is Screen.DOOR_OPEN
-    assert effects == [fx.PulseDoor(5), fx.LogAccess(True, "call", "Olivia Smith"),
-                       fx.StopCall("call-1", "door_opened")]
+    assert without_outcomes(effects) == [fx.LogAccess(True, "call", "Olivia Smith", release_id="1"),
+                                         fx.StopCall("call-1", "door_opened")]
     state, _ = run(state, ev.Tick(), now=16)
     assert state.screen is Screen.HOME
 
@@ -217,21 +232,21 @@ def test_open_door_by_call_while_only_ringing_is_refused():
 
 
 def test_remote_unlock_from_home_shows_door_open():
-    state, effects = run(online(), ev.DoorOpenRequested("app", "Olivia Smith"))
-    assert state.screen is Screen.DOOR_OPEN
-    assert effects == [fx.PulseDoor(5), fx.LogAccess(True, "app", "Olivia Smith")]
+    state, effects = run(online(), ev.DoorOpenRequested("app", "Olivia Smith"), RELEASED)
+    assert state.screen is Screen.DOOR_OPEN and pulse(effects).seconds == 5
+    assert without_outcomes(effects) == [fx.LogAccess(True, "app", "Olivia Smith", release_id="1")]
 
 
 def test_exit_button_opens_without_changing_the_screen():
     before = at_directory("a")
-    state, effects = run(before, ev.DoorOpenRequested("exit"))
-    assert state.screen is Screen.DIRECTORY
-    assert effects == [fx.PulseDoor(5), fx.LogAccess(True, "exit", "")]
+    state, effects = run(before, ev.DoorOpenRequested("exit"), RELEASED)
+    assert state.screen is Screen.DIRECTORY and pulse(effects).seconds == 5
+    assert without_outcomes(effects) == [fx.LogAccess(True, "exit", "", release_id="1")]
 
 
 def test_api_unlock_during_a_call_keeps_the_call_on_screen():
-    state, effects = run(in_call(), ev.DoorOpenRequested("api", "HIL rig"))
-    assert state.screen is Screen.IN_CALL and fx.PulseDoor(5) in effects
+    state, effects = run(in_call(), ev.DoorOpenRequested("api", "HIL rig"), RELEASED)
+    assert state.screen is Screen.IN_CALL and pulse(effects).seconds == 5
 
 
 # -- QR credentials ----------------------------------------------------------------------------
@@ -240,9 +255,9 @@ def granted(name="Olivia Smith"):
 
 
 def test_valid_credential_opens_and_greets():
-    state, effects = run(online(), granted(), now=1)
+    state, effects = run(online(), granted(), RELEASED, now=1)
     assert state.screen is Screen.ACCESS_GRANTED and state.message == "Olivia Smith"
-    assert effects == [fx.PulseDoor(5), fx.LogAccess(True, "qr", "Olivia Smith", "", "cred-1")]
+    assert without_outcomes(effects) == [fx.LogAccess(True, "qr", "Olivia Smith", "", "cred-1", release_id="1")]
     state, _ = run(state, ev.Tick(), now=7)
     assert state.screen is Screen.HOME
 
@@ -260,15 +275,16 @@ def test_refused_credential_during_a_call_is_logged_but_does_not_interrupt():
 
 
 def test_valid_credential_while_ringing_cancels_the_call():
-    state, effects = run(calling(), granted())
+    state, effects = run(calling(), granted(), RELEASED)
     assert state.screen is Screen.ACCESS_GRANTED
-    assert effects[0] == fx.StopCall("call-1", "access_granted") and fx.PulseDoor(5) in effects
+    assert effects[-1] == fx.StopCall("call-1", "access_granted") and pulse(effects).seconds == 5
 
 
 def test_valid_credential_while_the_door_is_open_pulses_again():
-    state, _ = run(online(), granted("A"))
-    state, effects = run(state, granted("B"), now=2)
-    assert state.message == "B" and fx.PulseDoor(5) in effects and state.deadline == 8
+    state, _ = run(online(), granted("A"), RELEASED)
+    state, effects = run(state, granted("B"), now=2)        # released already: nothing new to confirm
+    assert state.message == "B" and pulse(effects).seconds == 5 and state.deadline == 8
+    assert fx.LogAccess(True, "qr", "B", "", "cred-1", release_id="2") in effects
 
 
 # -- relay faults and the cloud link ---------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -102,3 +103,65 @@ def test_redraws_do_not_search_again(screen, monkeypatch):
     for now in (1.0, 1.5, 2.0, 2.5):
         show(typed, now=now)
     assert len(calls) == 1
+
+
+def _halves(left=(0, 0, 255), right=(255, 0, 0)) -> np.ndarray:
+    """A 640x480 BGR frame: red on the left, blue on the right (asymmetric on purpose)."""
+    frame = np.zeros((480, 640, 3), np.uint8)
+    frame[:, :320], frame[:, 320:] = left, right
+    return frame
+
+
+def _video_show(w, h, screen):
+    display = Display(w, h)
+    state = replace(initial_state(0), cloud_online=True, screen=screen, resident_name="Olivia Smith")
+
+    def show(now):
+        display.update(state, View(w, h, PROPERTY.name, Strings("en"), Directory(PROPERTY.residents),
+                                   now=now, wall=NOON))
+        return display
+    return display, show
+
+
+@pytest.mark.parametrize("size", [(800, 1280), (1280, 800)], ids=["portrait", "landscape"])
+@pytest.mark.parametrize("screen", [Screen.HOME, Screen.CALLING, Screen.IN_CALL])
+def test_the_camera_is_shown_mirrored(size, screen):
+    """As in a mirror: what is on the camera's left is on the screen's right."""
+    display, show = _video_show(*size, screen)
+    display.set_preview(_halves())
+    show(1.0)
+    video = next(w for w in display.widgets if w.role == "video").rect
+    rgb = display.renderer.rgb()
+    mid = video.y + video.h // 2
+    left = rgb[mid, video.x + video.w // 2 - 20]
+    right = rgb[mid, video.x + video.w // 2 + 20]
+    assert left[2] > 150 and left[0] < 80, f"left of the picture is {left}, not the camera's right (blue)"
+    assert right[0] > 150 and right[2] < 80, f"right of the picture is {right}, not the camera's left (red)"
+
+
+def test_the_video_redraws_at_its_rate_only_for_a_new_frame_and_only_its_rectangle():
+    display, show = _video_show(800, 1280, Screen.IN_CALL)
+    display.set_preview(_halves())
+    show(1.0)
+    before, frames = display.renderer.rgb(), display.frames
+    video = next(w for w in display.widgets if w.role == "video")
+    # The same frame again: nothing to draw, however often asked.
+    for k in range(10):
+        show(1.0 + k / 100)
+    assert display.frames == frames
+    # A new frame every 10 ms for a tenth of a second (the timer still on 00:00): at most the
+    # widget's rate, 10 a second, so one redraw.
+    for k in range(1, 10):
+        display.set_preview(_halves(left=(0, 255, 0)))
+        show(1.0 + k / 100)
+    assert display.frames == frames
+    display.set_preview(_halves(left=(0, 255, 0)))
+    show(1.0 + 1 / video.extra["fps"])
+    assert display.frames == frames + 1
+    after = display.renderer.rgb()
+    r = video.rect
+    outside = np.ones(after.shape[:2], bool)
+    outside[r.y:r.y + r.h, r.x:r.x + r.w] = False
+    assert (after[outside] == before[outside]).all(), "pixels outside the video changed"
+    assert (after[r.y:r.y + r.h, r.x:r.x + r.w] != before[r.y:r.y + r.h, r.x:r.x + r.w]).any()
+    assert display.interval == pytest.approx(1 / video.extra["fps"])

@@ -50,6 +50,9 @@ def scenes() -> dict[str, tuple]:
         "ringing": (replace(on, screen=Screen.CALLING, resident_name="Olivia Smith", ringing=True), *d),
         "in-call": (replace(on, screen=Screen.IN_CALL, resident_name=LONG, entered_at=-3599), *d),
         "door-open": (replace(on, screen=Screen.DOOR_OPEN), *d),
+        "door-fault": (replace(on, screen=Screen.DOOR_FAULT, message="qr"), *d),
+        "in-call-door-fault": (replace(on, screen=Screen.IN_CALL, resident_name=LONG, message="door_not_released"),
+                               *d),
         "access-granted": (replace(on, screen=Screen.ACCESS_GRANTED, message=LONG), *d),
         "access-granted-anonymous": (replace(on, screen=Screen.ACCESS_GRANTED), *d),
         "out-of-order-offline": (replace(on, screen=Screen.OUT_OF_ORDER, door_fault="relay", cloud_online=False), *d),
@@ -100,7 +103,8 @@ def test_fingers_fit_and_nothing_overlaps_or_leaves_the_screen(name, size, lang)
 def test_every_text_fits_its_widget_and_none_is_missing(name, size, lang, renderers):
     renderer = renderers[size]
     for w in widgets_of(name, size, lang):
-        if w.role in ("text", "heading", "button", "key", "banner") and w.style not in ("arrow_up", "arrow_down"):
+        if w.role in ("text", "heading", "button", "key", "banner", "divider") and w.style not in ("arrow_up",
+                                                                                                  "arrow_down"):
             assert w.label.strip(), f"{w.id} has no label"
             assert w.label not in EN_KEYS, f"{w.id} shows the key {w.label!r}: a string is missing"
             assert "{" not in w.label, f"{w.id}: unfilled blank in {w.label!r}"
@@ -108,6 +112,37 @@ def test_every_text_fits_its_widget_and_none_is_missing(name, size, lang, render
             x, y, bw, bh = box.rect
             fitted = fit(box.text, bw, bh, box.size, box.bold, box.max_lines)
             assert not fitted.truncated, f"{w.id}: {box.text!r} does not fit {bw}x{bh} at {box.size}px"
+
+
+VIDEO_SCREENS = {"home": "viewfinder", "home-offline-long-building": "viewfinder", "connecting": "self_view",
+                 "ringing": "self_view", "in-call": "self_view"}
+
+
+@pytest.mark.parametrize("name,size,lang", [c for c in CASES if c[0] in VIDEO_SCREENS])
+def test_home_and_call_screens_show_the_camera_with_the_call_over_it(name, size, lang):
+    """The visitor sees themselves: a video widget big enough to see a face and aim a code
+    (at least 40 % of the width, 30 % of the height), every text of a call inside it on a scrim."""
+    widgets = widgets_of(name, size, lang)
+    video = [w for w in widgets if w.role == "video"]
+    assert [w.id for w in video] == [VIDEO_SCREENS[name]]
+    v = video[0].rect
+    assert v.w >= size[0] * 0.4 and v.h >= size[1] * 0.3, f"{v} is small"
+    if VIDEO_SCREENS[name] == "self_view":
+        extra = video[0].extra
+        over = {w.id: w.rect for w in widgets if w.id in ("title", "name", "status", "timer")}
+        assert "name" in over and ("timer" in over) == (name == "in-call")
+        for id, r in over.items():
+            assert v.x <= r.x and r.x + r.w <= v.x + v.w and v.y <= r.y and r.y + r.h <= v.y + v.h, f"{id} off the video"
+            on_top = r.y + r.h <= v.y + extra["scrim_top"]
+            on_bottom = r.y >= v.y + v.h - extra["scrim_bottom"]
+            assert on_top or on_bottom, f"{id} {r} is on the picture with no scrim behind it"
+    else:
+        assert {"qr_hint", "qr_detail", "or", "directory"} <= {w.id for w in widgets}
+
+
+def test_other_screens_show_no_camera():
+    for name in ("directory-smi", "door-open", "ended-declined", "refused-malformed"):
+        assert not [w for w in widgets_of(name, (800, 1280), "en") if w.role == "video"], name
 
 
 def test_directory_rows_follow_the_property_rule():
