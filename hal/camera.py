@@ -7,12 +7,16 @@ then held for a few seconds, as a card held up to a lens would be.
 
 A camera that stops delivering is reopened and reported through `on_fault`, never
 fatal to the panel.
+
+Pacing: `fps` is the most a camera delivers; `pace(fps)` asks for fewer frames (the
+scanner does when nothing moves) and `pace(None)` for the full rate again, at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -37,8 +41,10 @@ class Camera:
         self.width, self.height, self.fps = width, height, fps
         self.hold_seconds = hold_seconds
         self.on_fault = on_fault
+        self.fault: str | None = None     # what is wrong now (None: delivering frames)
         self.latest: np.ndarray | None = None
         self.frames_delivered = 0
+        self._paced: float | None = None   # frames/s asked for by pace(), None: fps
         self._injected: np.ndarray | None = None
         self._injected_until = 0.0
         self._wake = asyncio.Event()
@@ -48,6 +54,19 @@ class Camera:
         self._injected = frame
         self._injected_until = time.monotonic() + self.hold_seconds
         self._wake.set()
+
+    @property
+    def rate(self) -> float:
+        """Frames/s now: `fps`, or less while paced down."""
+        return self.fps if self._paced is None else min(self._paced, self.fps)
+
+    def pace(self, fps: float | None) -> None:
+        """Deliver at most `fps` frames/s from now on (None: the configured rate). Going
+        up cuts the current wait short: the next frame comes at once."""
+        before = self.rate
+        self._paced = None if fps is None else max(0.1, float(fps))
+        if self.rate > before:
+            self._wake.set()
 
     async def frames(self) -> AsyncIterator[np.ndarray]:
         next_at = time.monotonic()
@@ -64,9 +83,10 @@ class Camera:
                 self.latest = frame
                 self.frames_delivered += 1
                 yield frame
-            next_at = max(next_at + 1.0 / self.fps, time.monotonic())   # fps read each tick
+            next_at = max(next_at + 1.0 / self.rate, time.monotonic())   # the rate read each tick
             try:
-                # An injected frame cuts the wait short: HIL rigs expect it to be seen at once.
+                # An injected frame (or a faster pace) cuts the wait short: HIL rigs expect it
+                # to be seen at once.
                 # (asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancel.)
                 async with asyncio.timeout(max(0.0, next_at - time.monotonic())):
                     await self._wake.wait()
@@ -81,6 +101,9 @@ class Camera:
         pass
 
     def _report(self, problem: str | None) -> None:
+        if problem != self.fault:
+            (log.warning if problem else log.info)("camera: %s", problem or "delivering frames again")
+        self.fault = problem
         if self.on_fault:
             try:
                 self.on_fault(problem)
@@ -158,6 +181,8 @@ class OpenCvCamera(Camera):
         self.reopen_seconds = reopen_seconds
         self._cap: cv2.VideoCapture | None = None
         self._failed_at = 0.0
+        # A read runs in a worker thread; release() must not run while it does (it can hang).
+        self._io = threading.Lock()
 
     def _open(self) -> cv2.VideoCapture | None:
         try:
@@ -184,7 +209,9 @@ class OpenCvCamera(Camera):
                 return None
             self._report(None)
         try:
-            ok, frame = await asyncio.to_thread(self._cap.read)
+            ok, frame = await asyncio.to_thread(self._locked_read)
+            if self._cap is None:
+                return None                   # closed meanwhile
         except cv2.error as e:
             log.debug("camera %r read: %s", self.source, e)
             ok, frame = False, None
@@ -199,10 +226,15 @@ class OpenCvCamera(Camera):
             return None
         return frame
 
+    def _locked_read(self):
+        with self._io:
+            return self._cap.read() if self._cap is not None else (False, None)
+
     def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
+        with self._io:
+            if self._cap is not None:
+                self._cap.release()
+                self._cap = None
 
 
 def open_camera(source: str, width: int, height: int, fps: float, **kwargs) -> Camera:

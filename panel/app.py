@@ -5,8 +5,7 @@ shuts them down in order. The parts, each in a module named for what it holds:
 - gatekeeper.Gatekeeper: keys, cards, revocations, settings, the directory;
 - access_log.AccessLogWriter: every release, refusal and alarm on disk, with a snapshot;
 - ui.touch.TouchScreen: what is drawn, and what a finger does;
-- cloud_link.CloudLink: calls and sync over the cloud's socket, when configured;
-- sip_link.SipLink: calls over SIP, when [sip] names accounts (CallRouter picks the path);
+- cloud_link.CloudLink, sip_link.SipLink: calls (and sync) over the cloud's socket or SIP;
 - facade.PanelFacade behind api.server.ApiServer: the local HTTP API.
 Shutdown (SIGINT/SIGTERM or `stop()`) relocks the door first; the store closes after the log.
 """
@@ -71,9 +70,8 @@ class App:
                                    spawn=self.tasks.spawn, wall=self.clock.wall)
         self.scanner = Scanner(on_code=self._on_code, dedupe_seconds=config.access.dedupe_seconds,
                                clock=self.clock.monotonic)
-        self.started_at, self.camera_fault = self.clock.monotonic(), None
-        self.store = self.gate = self.access_log = self.camera = self.screen = self.api = self.cloud = None
-        self.sip = None
+        self.started_at = self.clock.monotonic()
+        self.store = self.gate = self.access_log = self.camera = self.screen = self.api = self.cloud = self.sip = None
         self._stopping = asyncio.Event()
 
     # The parts tests and benchmarks reach for.
@@ -96,12 +94,14 @@ class App:
             async with asyncio.TaskGroup() as tg:
                 self.tasks.attach(tg)
                 loops = {"clock": self.shell.run_deadlines, "screen": self.screen.run,
-                         "camera": lambda: self.scanner.run(self.camera.frames()), "access log": self.access_log.run,
-                         **self.integrations.loops(), **(self.cloud.loops() if self.cloud else {}),
-                         **(self.sip.loops() if self.sip else {})}
+                         "camera": lambda: self.scanner.run(self.camera.frames(), pace=self.camera.pace),
+                         "access log": self.access_log.run, **self.integrations.loops(),
+                         **{k: v for link in (self.cloud, self.sip) if link for k, v in link.loops().items()}}
                 for name, fn in loops.items():
                     tg.create_task(supervised(name, fn, self.clock))
-                self._announce()
+                if self.on_ready:
+                    self.on_ready(Ready(api_url=self.api.url, token=self.token, window=self.window,
+                                        fingerprint=self.api.fingerprint))
                 await self._stopping.wait()
                 raise _Shutdown
         except* _Shutdown:
@@ -128,7 +128,7 @@ class App:
                                on_directory=lambda d: self.screen.redraw())
         await self.gate.load(list((await asyncio.to_thread(load_property, cfg.property_file)).residents))
         self.integrations = Integrations(self)      # the events feed (events/stream), webhooks, MQTT
-        self.camera = hardware.open_camera(cfg, on_fault=self._on_camera_fault)
+        self.camera = hardware.open_camera(cfg)
         self.access_log = AccessLogWriter(self.store, cfg.panel.door_id, self.clock,
                                           latest_frame=lambda: self.camera.latest, on_written=self._on_logged,
                                           limits=cfg.store, on_health=lambda: self.screen.redraw(),
@@ -138,7 +138,7 @@ class App:
                                           fullscreen=cfg.screen.fullscreen),
                                   building=cfg.panel.name, strings=Strings(cfg.panel.language), clock=self.clock,
                                   window=self.window, state=lambda: self.shell.state,
-                                  directory=lambda: self.gate.directory, preview=lambda: self.camera.latest,
+                                  directory=lambda: self.gate.directory, preview=lambda: self.scanner.view,
                                   dispatch=self.dispatch, on_quit=self.stop,
                                   storage_full=lambda: self.store.state != "ok")
         if cfg.cloud.url:
@@ -160,9 +160,8 @@ class App:
         carriers = [(fx.PulseDoor, d.pulse), (fx.AbandonRelease, d.abandon),
                     (fx.LogAccess, log_.add_access), (fx.LogAccess, d.feedback), (fx.LogAccess, d.record),
                     (fx.RaiseAlarm, log_.add_alarm), (fx.RaiseAlarm, d.record)]
-        calls = self.cloud.carriers() if self.cloud else []
-        if self.sip is not None:
-            calls = self.sip.carriers(self.cloud)     # residents with a SIP URI are called over SIP
+        # Residents with a SIP URI are called over SIP (the SIP link's router), the rest by the cloud.
+        calls = self.sip.carriers(self.cloud) if self.sip else (self.cloud.carriers() if self.cloud else [])
         for effect, fn in carriers + calls:
             self.shell.carry(effect, fn)
         self.shell.watch(self._on_state_changed)
@@ -177,8 +176,8 @@ class App:
     async def _close(self) -> None:
         """In order: the door relocked first, the store closed after the log wrote its queue."""
         steps = [("door", self.door.close), ("calls", self.cloud and self.cloud.close),
-                 ("sip calls", self.sip and self.sip.close),
-                 ("api", self.api and self.api.stop), ("camera", self.camera and self.camera.close),
+                 ("sip calls", self.sip and self.sip.close), ("api", self.api and self.api.stop),
+                 ("camera", self.camera and self.camera.close),
                  ("access log", self.access_log and self.access_log.close),
                  ("store", self.store and self.store.close), ("screen", self.screen and self.screen.display.close)]
         for name, fn in steps:
@@ -188,11 +187,6 @@ class App:
             except Exception:
                 log.exception("shutdown: closing the %s failed", name)
 
-    def _announce(self) -> None:
-        if self.on_ready:
-            self.on_ready(Ready(api_url=self.api.url, token=self.token, window=self.window,
-                                fingerprint=self.api.fingerprint))
-
     async def _on_code(self, text: str) -> None:
         """A QR code was read: decided on the panel itself, with no network."""
         self.dispatch(self.gate.check_code(text))
@@ -200,11 +194,6 @@ class App:
     def _on_logged(self, event_id: int) -> None:
         self.cloud and self.cloud.sync.wake()       # a new entry in the outbox
         self.integrations.feed.on_logged(event_id)
-
-    def _on_camera_fault(self, problem: str | None) -> None:
-        if problem != self.camera_fault:
-            (log.warning if problem else log.info)("camera: %s", problem or "delivering frames again")
-        self.camera_fault = problem
 
 
 class _Shutdown(Exception):

@@ -53,7 +53,7 @@ class PanelFacade:
             "cloud": self._cloud(),
             "sip": app.sip.status() if app.sip else None,
             "camera": {"source": cfg.camera.source, "frames": app.camera.frames_delivered if app.camera else 0,
-                       "fault": app.camera_fault},
+                       "fault": app.camera.fault if app.camera else None},
             "time": app.gate.time.read().to_json(),     # may keys trust the wall clock (trusted_time.py)
             # "ok", "full" or "unavailable" (never opened, or failing); queued: entries held in memory
             # until the disk takes them; lost: dropped from a full memory queue.

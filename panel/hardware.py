@@ -80,7 +80,7 @@ def open_gpio(cfg: Config):
     return factory
 
 
-def open_camera(cfg: Config, on_fault: Callable[[str | None], None]) -> Camera:
+def open_camera(cfg: Config, on_fault: Callable[[str | None], None] | None = None) -> Camera:
     c = cfg.camera
     try:
         return _open_camera(c.source, c.width, c.height, c.fps, on_fault=on_fault)

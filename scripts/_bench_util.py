@@ -6,7 +6,6 @@ panel.remote.measure's (one of each for scripts and tests).
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ import numpy as np
 
 from panel import trace
 from panel.remote.measure import Proc, percentile
+from panel.sim.camera_scene import Phone, paste, qr_screen, wall  # noqa: F401 (the scenes' helpers, shared)
 
 # -- statistics and tables --------------------------------------------------------------
 
@@ -47,13 +47,6 @@ def table(headers: list[str], rows: list[list], right: set[int] | None = None) -
 # -- camera-like scenes ------------------------------------------------------------------
 
 
-def wall(size: tuple[int, int], rng: np.random.Generator, *, margin: int = 0) -> np.ndarray:
-    """A textured grey wall (float32), ``margin`` pixels wider than ``size`` so it can pan."""
-    width, height = size[0] + margin, size[1]
-    cells = rng.integers(60, 140, (max(1, height // 8), max(1, width // 8)), dtype=np.uint8)
-    return cv2.resize(cells, (width, height)).astype(np.float32)
-
-
 def lit(frame: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
     """Light falling off towards one side."""
     width = frame.shape[1]
@@ -62,16 +55,6 @@ def lit(frame: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray
     if rng is not None and rng.random() < 0.5:
         light = light[::-1]
     return frame * light[None, :]
-
-
-@dataclass
-class Phone:
-    """Where a phone screen showing a QR code sits in the frame."""
-    cx: float              # centre, pixels
-    cy: float
-    side: float            # edge of the screen square (QR with its quiet zone), pixels
-    angle: float = 0.0     # in-plane rotation, degrees
-    tilt: tuple = (0.0,) * 8   # perspective: each corner moved by this fraction of ``side`` (x, y pairs)
 
 
 def random_phone(size: tuple[int, int], rng: np.random.Generator) -> Phone:
@@ -83,32 +66,6 @@ def random_phone(size: tuple[int, int], rng: np.random.Generator) -> Phone:
     cx = rng.uniform(reach, width - reach)
     cy = rng.uniform(reach, height - reach)
     return Phone(cx, cy, side, rng.uniform(-20, 20), tuple(rng.uniform(-0.06, 0.06, 8)))
-
-
-def qr_screen(text: str, qr_code) -> np.ndarray:
-    """The code as a phone screen shows it (dark 35, light 215), 4-module quiet zone,
-    one pixel per module."""
-    modules = np.array(list(qr_code(text).matrix_iter(border=4)), dtype=np.uint8)
-    return np.where(modules == 1, 35, 215).astype(np.float32)
-
-
-def paste(frame: np.ndarray, screen: np.ndarray, phone: Phone) -> np.ndarray:
-    """``screen`` (one pixel per module) warped onto ``frame`` at ``phone``'s pose."""
-    height, width = frame.shape[:2]
-    n = 8  # supersample the modules so the warp interpolates edges, not blocks
-    big = cv2.resize(screen, (screen.shape[1] * n, screen.shape[0] * n), interpolation=cv2.INTER_NEAREST)
-    s = big.shape[0]
-    half = phone.side / 2
-    a = math.radians(phone.angle)
-    ca, sa = math.cos(a), math.sin(a)
-    corners = []
-    for k, (ux, uy) in enumerate(((-1, -1), (1, -1), (1, 1), (-1, 1))):
-        x = ux * half + phone.tilt[2 * k] * phone.side
-        y = uy * half + phone.tilt[2 * k + 1] * phone.side
-        corners.append((phone.cx + x * ca - y * sa, phone.cy + x * sa + y * ca))
-    matrix = cv2.getPerspectiveTransform(np.float32([[0, 0], [s, 0], [s, s], [0, s]]), np.float32(corners))
-    warped = cv2.warpPerspective(big, matrix, (width, height), flags=cv2.INTER_AREA, borderValue=-1)
-    return np.where(warped >= 0, warped, frame)
 
 
 def finish(frame: np.ndarray, rng: np.random.Generator, *, blur: float = 1.0, noise: float = 4.0,

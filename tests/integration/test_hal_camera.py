@@ -163,6 +163,23 @@ async def test_the_camera_returns_to_its_scene_after_the_hold():
     assert time.monotonic() - started >= 0.1
 
 
+async def test_a_paced_down_camera_delivers_fewer_frames_and_speeds_up_at_once():
+    camera = SyntheticCamera(64, 48, fps=50)
+    camera.pace(0.5)                                        # what the scanner asks for when nothing moves
+    assert camera.rate == 0.5
+    gen = camera.frames()
+    try:
+        await anext(gen)                                    # now waiting 2 s for the next tick
+        asyncio.get_running_loop().call_soon(camera.pace, None)
+        async with asyncio.timeout(1.0):                    # well before the paced tick
+            await anext(gen)
+        assert camera.rate == 50
+        camera.pace(500)                                    # never above the configured rate
+        assert camera.rate == 50
+    finally:
+        await gen.aclose()
+
+
 async def test_a_camera_unplugged_mid_scan_is_a_fault_and_is_read_again_when_plugged_back(tmp_path):
     """The device goes away while frames are being read (a USB camera pulled: here its
     file is moved away), and comes back: a fault while it is gone, frames again after."""

@@ -1,6 +1,10 @@
 """Scanner: change detection, dedupe, latest-frame-wins, one decode at a time.
 
-Synchronisation is by events and a fake clock, never by sleeping."""
+Synchronisation is by events and a fake clock, never by sleeping.
+
+Most tests here use flat synthetic frames and ``likeness=False`` (every changed frame
+decoded, the scanner before issue 18); tests/unit/test_scanner_burst.py covers the
+code-likeness gate, the camera pacing and the burst decoder."""
 
 import asyncio
 import threading
@@ -40,7 +44,7 @@ def flat(value, shape=(48, 64)):
 
 def test_unchanged_frames_are_not_decoded():
     decoder = ValueDecoder()
-    scanner = Scanner(decoder, clock=FakeClock())
+    scanner = Scanner(decoder, likeness=False, clock=FakeClock())
     noisy = flat(100).copy()
     noisy[5, 5] = 104  # sensor noise: below the threshold once averaged
     for frame in (flat(100), flat(100), noisy, flat(100)):
@@ -54,7 +58,7 @@ def test_unchanged_frames_are_not_decoded():
 def test_slow_drift_adds_up():
     """Compared with the last decoded frame, not the previous one."""
     decoder = ValueDecoder()
-    scanner = Scanner(decoder, change_threshold=6, clock=FakeClock())
+    scanner = Scanner(decoder, change_threshold=6, likeness=False, clock=FakeClock())
     for value in range(100, 120, 2):
         scanner.process(flat(value))
     assert decoder.seen == [100, 108, 116]
@@ -63,7 +67,7 @@ def test_slow_drift_adds_up():
 def test_unchanged_scene_is_looked_at_again_after_rescan_seconds():
     clock = FakeClock()
     decoder = ValueDecoder()
-    scanner = Scanner(decoder, rescan_seconds=1.0, clock=clock)
+    scanner = Scanner(decoder, rescan_seconds=1.0, likeness=False, clock=clock)
     for _ in range(10):  # 10 frames over 2.5 s of a still picture
         scanner.process(flat(100))
         clock.now += 0.25
@@ -72,7 +76,7 @@ def test_unchanged_scene_is_looked_at_again_after_rescan_seconds():
 
 def test_small_object_entering_the_frame_counts_as_change():
     decoder = ValueDecoder()
-    scanner = Scanner(decoder, clock=FakeClock())
+    scanner = Scanner(decoder, likeness=False, clock=FakeClock())
     frame = flat(0, (480, 640))
     scanner.process(frame)
     with_phone = frame.copy()
@@ -83,7 +87,7 @@ def test_small_object_entering_the_frame_counts_as_change():
 
 def test_same_code_within_the_window_is_emitted_once():
     clock = FakeClock()
-    scanner = Scanner(ValueDecoder(), dedupe_seconds=3.0, clock=clock)
+    scanner = Scanner(ValueDecoder(), likeness=False, dedupe_seconds=3.0, clock=clock)
     assert scanner.process(flat(50)) == ["v50"]
     clock.now += 1
     assert scanner.process(flat(0)) == []  # code out of view, briefly
@@ -103,7 +107,7 @@ def test_code_held_in_view_gives_one_decision():
 
     clock = FakeClock()
     decoder = SameCode()
-    scanner = Scanner(decoder, dedupe_seconds=3.0, clock=clock)
+    scanner = Scanner(decoder, dedupe_seconds=3.0, likeness=False, clock=clock)
     emitted = []
     for i in range(20):  # 10 s of changing frames, 2 per second, the code always in view
         emitted += scanner.process(flat(50 if i % 2 else 150))
@@ -114,7 +118,7 @@ def test_code_held_in_view_gives_one_decision():
 
 def test_dedupe_window_is_configurable():
     clock = FakeClock()
-    scanner = Scanner(ValueDecoder(), dedupe_seconds=0.0, clock=clock)
+    scanner = Scanner(ValueDecoder(), likeness=False, dedupe_seconds=0.0, clock=clock)
     assert scanner.process(flat(50)) == ["v50"]
     assert scanner.process(flat(0)) == []
     assert scanner.process(flat(50)) == ["v50"]
@@ -131,7 +135,7 @@ async def test_run_emits_through_the_async_callback():
     async def on_code(text):
         got.append(text)
 
-    scanner = Scanner(ValueDecoder(), on_code=on_code, clock=FakeClock())
+    scanner = Scanner(ValueDecoder(), likeness=False, on_code=on_code, clock=FakeClock())
     await scanner.run(frames_from([flat(10)]))
     assert got == ["v10"]
 
@@ -163,7 +167,7 @@ async def test_run_decodes_one_frame_at_a_time_and_the_latest_wins():
             yield flat(v)
         release.set()
 
-    await Scanner(decoder, on_code=on_code, clock=FakeClock()).run(source())
+    await Scanner(decoder, on_code=on_code, likeness=False, clock=FakeClock()).run(source())
     assert decoder.seen == [10, 40]  # 20 and 30 were stale by the time the worker was free
     assert got == ["v10", "v40"]
     assert len(threads) == 1 and threading.current_thread().name not in threads
@@ -183,7 +187,7 @@ async def test_min_interval_spaces_the_decodes_out_and_the_latest_frame_wins():
             yield flat(v)
             await asyncio.sleep(0)          # let the pump run, as a camera's frames would arrive
 
-    scanner = Scanner(decoder, on_code=on_code, clock=FakeClock())
+    scanner = Scanner(decoder, on_code=on_code, likeness=False, clock=FakeClock())
     scanner.min_interval = 1.0
     await scanner.run(source())
     assert decoder.seen == [10, 40]
@@ -209,7 +213,7 @@ async def test_run_with_real_decoder_and_bgr_frames(tmp_path):
             finally:
                 loop.call_soon_threadsafe(decoded.set)
 
-    scanner = Scanner(Signalling(), on_code=on_code, clock=FakeClock())
+    scanner = Scanner(Signalling(), likeness=False, on_code=on_code, clock=FakeClock())
 
     async def one_by_one():
         for frame in [code, blank, code, blank, code]:
@@ -228,7 +232,7 @@ async def test_source_errors_propagate():
         raise OSError("camera unplugged")
 
     with pytest.raises(OSError, match="unplugged"):
-        await Scanner(ValueDecoder(), clock=FakeClock()).run(broken())
+        await Scanner(ValueDecoder(), likeness=False, clock=FakeClock()).run(broken())
 
 
 async def test_callback_errors_propagate():
@@ -236,4 +240,4 @@ async def test_callback_errors_propagate():
         raise RuntimeError("store full")
 
     with pytest.raises(RuntimeError, match="store full"):
-        await Scanner(ValueDecoder(), on_code=on_code, clock=FakeClock()).run(frames_from([flat(10)]))
+        await Scanner(ValueDecoder(), likeness=False, on_code=on_code, clock=FakeClock()).run(frames_from([flat(10)]))
