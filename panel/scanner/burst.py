@@ -28,7 +28,7 @@ from collections import deque
 import cv2
 import numpy as np
 
-from .decoders import ZxingDecoder, _usable
+from .decoders import CascadeDecoder, ZxingDecoder, _usable
 from .likeness import candidates
 
 History = deque  # of gray crops of one region, oldest first
@@ -63,6 +63,32 @@ _MOST = 0.5             # regions covering more of the frame than this: decode t
 _SAME_PLACE = 0.5       # a region overlapping the last one by this much (IoU) is the same code
 
 
+def _joined(regions: list, shape: tuple[int, int], pad: int = 16) -> list:
+    """Regions that touch (within `pad` px) as one, largest first: a code in busy
+    surroundings can stand out as several pieces, and a piece of a code reads as nothing."""
+    boxes = [list(r) for r in regions]
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                (ax, ay, aw, ah), (bx, by, bw, bh) = boxes[i], boxes[j]
+                if ax - pad < bx + bw and bx - pad < ax + aw and ay - pad < by + bh and by - pad < ay + ah:
+                    x, y = min(ax, bx), min(ay, by)
+                    boxes[i] = [x, y, max(ax + aw, bx + bw) - x, max(ay + ah, by + bh) - y]
+                    del boxes[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    height, width = shape
+    out = []
+    for x, y, w, h in boxes:                # a margin: the quiet zone the detector needs
+        x0, y0 = max(0, x - pad), max(0, y - pad)
+        out.append((x0, y0, min(width, x + w + pad) - x0, min(height, y + h + pad) - y0))
+    return sorted(out, key=lambda r: r[2] * r[3], reverse=True)
+
+
 def _iou(a, b) -> float:
     ax, ay, aw, ah = a
     bx, by, bw, bh = b
@@ -83,6 +109,9 @@ class BurstDecoder:
 
     def __init__(self, frames: int = 4):
         self._zxing = ZxingDecoder()
+        # A whole frame read plainly gets the cascade's second binarizer too: in heavy
+        # noise (a dark hall, a high-resolution sensor) zxing-cpp's default one fails.
+        self._cascade = CascadeDecoder()
         self._region: tuple[int, int, int, int] | None = None
         self._history: History = deque(maxlen=frames)
         self._tries = 0                 # frames of this region decoded and not read
@@ -102,6 +131,7 @@ class BurstDecoder:
         whole = not regions or sum(w * h for _, _, w, h in regions) > _MOST * area
         if whole:       # nothing stands out, or everything does (heavy noise): the frame is the region
             regions = [(0, 0, gray.shape[1], gray.shape[0])]
+        regions = _joined(regions, gray.shape)
         region = regions[0]                     # the largest: a key is held up close
         x, y, w, h = region
         crop = gray[y:y + h, x:x + w]
@@ -116,7 +146,7 @@ class BurstDecoder:
             texts += self._zxing.decode(gray[oy:oy + oh, ox:ox + ow])
         remedies = WHOLE_FRAME_REMEDIES if whole else REMEDIES
         if self._tries % 2 == 1:                # plain on the first frame, then every other one
-            found = self._zxing.decode(crop)
+            found = (self._cascade if whole else self._zxing).decode(crop)
             if found:
                 key = "plain, whole frame" if whole else "plain, region"
                 self.remedies_read[key] = self.remedies_read.get(key, 0) + 1

@@ -139,3 +139,23 @@ async def test_run_tells_the_camera_its_pace():
 
     await scanner.run(source(), pace=paced.append)
     assert paced == [5.0, None]
+
+
+def test_a_code_in_noise_that_stands_out_in_pieces_is_read_whole():
+    """In a noisy frame a code's cells stand out as several regions: they are read as one
+    (a piece of a code reads as nothing), and a plain whole-frame read gets the cascade."""
+    import io
+
+    import cv2
+    import numpy as np
+    import segno
+
+    from panel.scanner.burst import BurstDecoder
+
+    text = "HC1:" + "ABCDEFGHIJ0123456789" * 12
+    buf = io.BytesIO()
+    segno.make(text, error="m", micro=False).save(buf, kind="png", scale=8, border=4)
+    qr = cv2.imdecode(np.frombuffer(buf.getvalue(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    frame = np.random.default_rng(7).integers(0, 256, (2400, 3200), dtype=np.uint8)
+    frame[100:100 + qr.shape[0], 100:100 + qr.shape[1]] = qr
+    assert BurstDecoder().decode(frame) == [text]
