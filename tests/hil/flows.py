@@ -1,0 +1,200 @@
+"""The product's acceptance flows, each written once as a function of a rig (and the
+flow's record for the report). The test files run them; test_suite_itself.py runs
+some against a deliberately broken panel to show how they fail.
+
+A flow uses only the rig: the panel's local API, its event stream, the cloud's staff
+API, the resident's browser, and the rig's own eyes on the relay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from playwright.async_api import expect
+
+from panel.remote.rig import Rig, Tenant
+from tests.hil.report import Flow
+from tests.hil.resident import Browser, button, call_stats, status
+
+
+def need(rig: Rig, *needs: str) -> None:
+    """Skip this flow, with the reason, when the rig cannot do what it needs."""
+    why = rig.lacks(*needs)
+    if why:
+        pytest.skip(why)
+
+
+def access(granted: bool, **fields) -> dict:
+    return {"kind": "access", "granted": granted, **fields}
+
+
+def call(state: str, **fields) -> dict:
+    return {"kind": "call", "state": state, **fields}
+
+
+async def released_nothing(rig: Rig, strike_mark: int, mark: int, until: dict, what: str) -> dict:
+    """Wait for the event `until` and check the door was not released before it, at the
+    relay and in the panel's own word."""
+    end = await rig.events.wait_not({"kind": "door", "state": "released"}, after=mark, quiet=until,
+                                    timeout=rig.wait_for_panel(3), what=what)
+    if rig.strike is not None:
+        edges = rig.strike.edges_since(strike_mark)
+        assert not edges, f"the door was released at the {rig.strike.name} though {what}: {edges}"
+    return end
+
+
+# -- the visitor at the screen ---------------------------------------------------------------
+
+async def find_in_directory(rig: Rig, name: str, last_name: str, *, present: bool = True,
+                            timeout: float = 10.0) -> dict | None:
+    """Directory, type the first letters of the last name; the resident's button (None
+    when `present` is False and they are not listed). Retries while the panel's directory
+    catches up with the cloud's."""
+    end = time.monotonic() + rig.wait_for_panel(timeout)
+    seen: list[str] = []
+    while True:
+        if (await rig.panel.screen()) != "directory":
+            await rig.panel.press("Directory")
+        await clear_search(rig)
+        for letter in last_name[:6].upper():
+            await rig.panel.press(letter)
+        widgets = (await rig.panel.ui())["widgets"]
+        seen = [w["label"] for w in widgets if w["id"].startswith("resident:")]
+        hit = next((w for w in widgets if w["id"].startswith("resident:") and w["label"] == name), None)
+        if (hit is not None) == present:
+            return hit
+        if time.monotonic() > end:
+            raise AssertionError(f"expected {name!r} {'listed' if present else 'gone'} in the panel's directory "
+                                 f"after typing {last_name[:6].upper()!r}; listed: {seen}")
+        await asyncio.sleep(0.2)        # the cloud's directory push is on its way
+
+
+async def clear_search(rig: Rig) -> None:
+    widgets = {w["id"]: w for w in (await rig.panel.ui())["widgets"]}
+    if widgets.get("search", {}).get("label") and "key:clear" in widgets:
+        x, y, w, h = widgets["key:clear"]["rect"]
+        await rig.panel.touch(x + w / 2, y + h / 2)
+
+
+async def call_from_directory(rig: Rig, flow: Flow, tenant: Tenant) -> dict:
+    """A visitor finds the resident in the directory and taps them: the panel rings them."""
+    hit = await find_in_directory(rig, tenant.name, tenant.last_name)
+    await flow.step(f"directory: {tenant.name} found")
+    mark = rig.events.mark()
+    x, y, w, h = hit["rect"]
+    answer = await rig.panel.touch(x + w / 2, y + h / 2)
+    assert answer["screen"] == "calling", f"tapping {tenant.name} showed {answer['screen']}, not calling"
+    ringing = await rig.events.wait(call("ringing"), after=mark, timeout=rig.wait_for_panel(5),
+                                    what=f"the panel ringing {tenant.name}")
+    await flow.step("ringing")
+    return ringing
+
+
+# -- flows -------------------------------------------------------------------------------------
+
+async def call_answered_opens_door(rig: Rig, flow: Flow, browser: Browser, tenant: Tenant) -> None:
+    phone = await browser.phone(tenant.app_link)
+    await flow.step("home")
+    ringing = await call_from_directory(rig, flow, tenant)
+    await expect(button(phone, "Accept")).to_be_visible()
+    mark = rig.events.mark()
+    await button(phone, "Accept").click()
+    await rig.events.wait(call("answered", call_id=ringing["call_id"]), after=mark, timeout=rig.wait_for_panel(5),
+                          what="the call answered on the panel")
+
+    async def media():
+        s = await call_stats(phone)
+        return s["videoFrames"] >= 3 and s["audioEnergy"] > 0
+    await until(media, rig.wait_for_panel(15), "the panel's video and sound in the resident's browser")
+    await flow.step("in the call")
+    log_mark = rig.events.mark()
+    await rig.door_released_by(lambda: button(phone, "Open Door").click(), what="Open Door in the call")
+    await expect(status(phone)).to_contain_text("Door opened")
+    entry = await rig.events.wait(access(True, method="call"), after=log_mark, timeout=rig.wait_for_panel(2),
+                                  what="the access log entry of the door opened in the call")
+    assert entry["who"] == tenant.name, f"the log names {entry['who']!r}, not {tenant.name!r}"
+    await rig.events.wait(call("ended"), after=mark, timeout=rig.wait_for_panel(3), what="the call ended")
+    await flow.step("door opened")
+    await phone.context.close()
+
+
+async def decline_then_call_again(rig: Rig, flow: Flow, browser: Browser, tenant: Tenant) -> None:
+    phone = await browser.phone(tenant.app_link)
+    strike_mark, mark = (rig.strike.mark() if rig.strike else 0), rig.events.mark()
+    await call_from_directory(rig, flow, tenant)
+    await button(phone, "Decline").click()
+    await released_nothing(rig, strike_mark, mark, call("ended", reason="declined"), "the resident declined")
+    await flow.step("declined")
+    mark = rig.events.mark()
+    await rig.panel.press("Call again")
+    ringing = await rig.events.wait(call("ringing"), after=mark, timeout=rig.wait_for_panel(5),
+                                    what="ringing again after Call again")
+    await button(phone, "Accept").click()
+    await rig.events.wait(call("answered", call_id=ringing["call_id"]), after=mark, timeout=rig.wait_for_panel(5),
+                          what="the second call answered")
+    await flow.step("answered the second time")
+    await button(phone, "Hang up").click()
+    await released_nothing(rig, strike_mark, mark, call("ended", reason="hung_up"), "the resident hung up")
+    await flow.step("hung up")
+    await phone.context.close()
+
+
+async def no_answer(rig: Rig, flow: Flow, browser: Browser, tenant: Tenant) -> None:
+    phone = await browser.phone(tenant.app_link)
+    strike_mark, mark = (rig.strike.mark() if rig.strike else 0), rig.events.mark()
+    await call_from_directory(rig, flow, tenant)
+    await expect(button(phone, "Accept")).to_be_visible()
+    end = await rig.events.wait(call("ended"), after=mark,
+                                timeout=rig.wait_for_panel(rig.timing.ring_timeout_seconds),
+                                what=f"the call given up after the ring timeout ({rig.timing.ring_timeout_seconds:g} s)")
+    assert end["reason"] == "no_answer", f"the call ended with {end['reason']!r}, not no_answer"
+    await released_nothing(rig, strike_mark, mark, call("ended"), "nobody answered")
+    await expect(status(phone)).to_have_text("Missed call.")
+    await flow.step("no answer")
+    await phone.context.close()
+
+
+async def remote_unlock(rig: Rig, flow: Flow, browser: Browser, tenant: Tenant) -> None:
+    phone = await browser.phone(tenant.app_link)
+    mark = rig.events.mark()
+    await rig.door_released_by(lambda: button(phone, "Open Door").click(), what="Open Door in the app")
+    await expect(status(phone)).to_have_text("Door opened.")
+    entry = await rig.events.wait(access(True, method="app"), after=mark, timeout=rig.wait_for_panel(2),
+                                  what="the access log entry of the remote unlock")
+    assert entry["who"] == tenant.name
+    await flow.step("opened from the app")
+    await phone.context.close()
+
+
+async def key_opens(rig: Rig, flow: Flow, png: bytes, *, what: str = "a valid key") -> dict:
+    """Show the key; the door is released at the relay and relocks; the log says granted."""
+    mark = rig.events.mark()
+    await rig.door_released_by(lambda: rig.show_key(png), what=what)
+    entry = await rig.events.wait(access(True, method="qr"), after=mark, timeout=rig.wait_for_panel(2),
+                                  what=f"the access log granting {what}")
+    await flow.step(f"{what}: opened")
+    return entry
+
+
+async def key_refused(rig: Rig, flow: Flow, png: bytes, reason: str, *, what: str) -> dict:
+    """Show the key; the log refuses it for `reason` and the relay never moved."""
+    strike_mark, mark = (rig.strike.mark() if rig.strike else 0), rig.events.mark()
+    await rig.show_key(png)
+    entry = await released_nothing(rig, strike_mark, mark, access(False, method="qr"), f"{what} was shown")
+    assert entry["reason"] == reason, f"{what}: refused for {entry['reason']!r}, expected {reason!r} ({entry})"
+    await flow.step(f"{what}: refused ({reason})")
+    return entry
+
+
+async def until(condition, timeout: float, what: str):
+    """A bounded wait on the browser (Playwright answers only when asked)."""
+    end = time.monotonic() + timeout
+    while True:
+        value = await condition()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(0.1)

@@ -1,0 +1,177 @@
+"""The rigs the suite runs on, made from the command line (conftest.py):
+
+- `emulator_rig`: `panel run` as a subprocess with a Modbus relay board on a pty and
+  the dev cloud, both owned by this process (the rig's hardware and office);
+- `remote_rig`: a panel at `--panel URL`, with `--cloud URL --staff-token T` for the
+  office, and rig.toml for the rig's own hardware (GPIO input on the relay contact, a
+  screen in front of the camera).
+"""
+
+from __future__ import annotations
+
+import socket
+import tomllib
+from pathlib import Path
+
+from panel.config import Config
+from panel.remote import PanelClient, PanelProcess
+from panel.remote.rig import BoardStrike, GpioStrike, Office, Rig, Timing
+from panel.remote.stream import EventStream
+
+PANEL_TOKEN = "hil-rig-token-0123456789abcdef"
+PULSE_SECONDS = 1.0
+RING_SECONDS = 6.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def emulator_config(folder: Path, *, board_port: str, cloud, port: int, host: str = "127.0.0.1") -> Path:
+    """The panel's config: its door on the rig's Modbus board, linked to the rig's cloud."""
+    keys = ", ".join(f'"{k}" = "{v}"' for k, v in cloud.issuer.trusted_keys().items())
+    text = f"""
+[panel]
+state_dir = "{folder / 'state'}"
+door_id = "main"
+log_level = "warning"
+
+[screen]
+message_seconds = 1.5
+idle_seconds = 20
+
+[door]
+backend = "modbus"
+pulse_seconds = {PULSE_SECONDS}
+
+[modbus]
+port = "{board_port}"
+baudrate = 38400
+timeout_seconds = 0.3
+
+[gpio]
+pin_factory = "mock"
+contact_pin = -1
+exit_pin = -1
+
+[camera]
+source = "synthetic"
+
+[audio]
+microphone = "tone"
+speaker = "sink"
+
+[api]
+host = "{host}"
+port = {port}
+token = "{PANEL_TOKEN}"
+
+[cloud]
+url = "{cloud.panel_url}"
+token = "{cloud.panel_token}"
+
+[call]
+ring_timeout_seconds = {RING_SECONDS}
+ice_addresses = ["{host}"]
+
+[access]
+trusted_keys = {{ {keys} }}
+dedupe_seconds = 0
+"""
+    path = folder / "panel.toml"
+    path.write_text(text)
+    return path
+
+
+async def emulator_rig(folder: Path) -> Rig:
+    """The emulator on this machine: every peer the panel has is the rig's."""
+    from panel.sim.cloud import DevCloud
+    from panel.sim.modbus_board import ModbusBoard
+
+    folder.mkdir(parents=True, exist_ok=True)
+    board = ModbusBoard(baudrate=38400, directory=str(folder))
+    await board.start()
+    cloud = DevCloud(Config().property_file, panel_token="hil-rig-panel-token")
+    await cloud.start()
+    config = emulator_config(folder, board_port=board.port, cloud=cloud, port=free_port())
+    state = {"process": await PanelProcess.run(config).astart()}
+    process = state["process"]
+    client = PanelClient(process.api_url, process.token)
+    events = await EventStream(client).start()
+    rig = Rig(panel=client, events=events, timing=Timing(PULSE_SECONDS, RING_SECONDS, 5.0),
+              office=Office(cloud.url, cloud.staff_token), strike=BoardStrike(board), issuer=cloud.issuer,
+              kind="emulator")
+    rig.describe_panel = lambda: state["process"].describe()
+
+    async def restart_panel(kill: bool) -> None:
+        old = state["process"]
+        await (old.akill() if kill else old.astop())
+        state["process"] = await PanelProcess.run(config).astart()
+        # Same port and token: the client and the stream reconnect to the new process.
+        await rig.panel.close()
+        rig.panel = rig.events.client = PanelClient(old.api_url, old.token)
+
+    async def stop_cloud() -> None:
+        await cloud.stop()
+
+    async def start_cloud() -> None:
+        await cloud.start()
+
+    async def close() -> None:
+        await rig.events.close()
+        await rig.panel.close()
+        await rig.office.close()
+        await state["process"].astop()
+        await rig.strike.close()
+        await cloud.stop()
+        await board.close()
+
+    rig.restart_panel, rig.stop_cloud, rig.start_cloud = restart_panel, stop_cloud, start_cloud
+    rig.closers.append(close)
+    return rig
+
+
+def load_rig_toml(path: str | None) -> dict:
+    if not path:
+        return {}
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+async def remote_rig(url: str, token: str, *, fingerprint: str | None = None, cloud: str | None = None,
+                     staff_token: str | None = None, rig_toml: str | None = None, pin_factory=None) -> Rig:
+    """A panel somewhere else; what the rig has besides its API comes from the options and rig.toml.
+
+    rig.toml:
+        [panel]   pulse_seconds, ring_timeout_seconds (as the panel is configured), fingerprint
+        [rig]     relay_input_pin (the rig's GPIO wired to the relay contact), relay_active_high,
+                  pin_factory ("lgpio" on the rig's Pi), key_screen (true: QR keys on the rig's
+                  screen in front of the camera, else POST camera/frame), slack_seconds
+    """
+    spec = load_rig_toml(rig_toml)
+    p, r = spec.get("panel", {}), spec.get("rig", {})
+    client = PanelClient(url, token, fingerprint=fingerprint or p.get("fingerprint"))
+    timing = Timing(float(p.get("pulse_seconds", 5.0)), float(p.get("ring_timeout_seconds", 30.0)),
+                    float(r.get("slack_seconds", 5.0)))
+    events = await EventStream(client).start()
+    rig = Rig(panel=client, events=events, timing=timing, kind="remote")
+    rig.closers += [events.close, client.close]
+    if cloud and staff_token:
+        rig.office = Office(cloud, staff_token)
+        rig.closers.append(rig.office.close)
+    if "relay_input_pin" in r:
+        if pin_factory is None and r.get("pin_factory"):
+            from hal.gpio import make_pin_factory
+            pin_factory = make_pin_factory(r["pin_factory"])
+        rig.strike = GpioStrike(int(r["relay_input_pin"]), pin_factory=pin_factory,
+                                active_high=bool(r.get("relay_active_high", True)))
+        rig.closers.append(rig.strike.close)
+        rig.kind = "hardware"
+    if r.get("key_screen"):
+        from panel.remote.keyscreen import KeyScreen
+        screen = KeyScreen(fullscreen=bool(r.get("fullscreen", True)))
+        rig.show_key = screen.show
+        rig.closers.append(screen.close)
+    return rig
