@@ -302,12 +302,3 @@ class Rig:
             with contextlib.suppress(Exception):
                 await close()
 
-
-async def idle(rig: Rig, timeout: float | None = None) -> None:
-    """Back to the start: the home screen (or out of order), no call, door relocked."""
-    timeout = timeout or rig.wait_for_panel(rig.timing.pulse_seconds + 30)
-    try:
-        await rig.panel.until_status(lambda s: s["screen"] in ("home", "out_of_order"), timeout=timeout,
-                                     what="the panel back on its home screen")
-    except (ApiError, aiohttp.ClientError) as e:
-        raise AssertionError(f"the panel did not answer: {e}") from None

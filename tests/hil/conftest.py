@@ -17,8 +17,9 @@ import pytest
 import pytest_asyncio
 
 from panel.remote.measure import percentile
-from panel.remote.rig import Rig, idle
+from panel.remote.rig import Rig
 
+from tests.hil.flows import to_home
 from tests.hil.report import Flow, Results
 
 HERE = Path(__file__).resolve().parent
@@ -116,7 +117,7 @@ async def rig(request, tmp_path_factory):
 async def flow(request, rig: Rig, hil_round):
     """This flow's record: `await flow.step("ringing")` keeps the panel's screen for the
     report. The flow starts with the panel idle; its time runs until it ends."""
-    await idle(rig)
+    await to_home(rig, timeout=rig.timing.pulse_seconds + 30)
     results = request.config.stash[RESULTS]
     record = Flow(request.node.originalname.removeprefix("test_"), rig, folder=results.folder,
                   id=request.node.name.removeprefix("test_"))

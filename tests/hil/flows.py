@@ -47,6 +47,27 @@ async def released_nothing(rig: Rig, strike_mark: int, mark: int, until: dict, w
 
 # -- the visitor at the screen ---------------------------------------------------------------
 
+LEAVE = ("OK", "Back", "Cancel", "Done")        # the buttons a visitor taps to get back home
+
+
+async def to_home(rig: Rig, timeout: float = 10.0) -> None:
+    """Tap OK / Back / Cancel until the home screen shows, as a visitor walking away would not
+    but the next one would."""
+    end = time.monotonic() + rig.wait_for_panel(timeout)
+    while True:
+        ui = await rig.panel.ui()
+        if ui["screen"] in ("home", "out_of_order"):
+            return
+        leave = next((w for w in ui["widgets"] if w["role"] == "button" and w["label"] in LEAVE), None)
+        if leave is not None:
+            x, y, w, h = leave["rect"]
+            await rig.panel.touch(x + w / 2, y + h / 2)
+        elif time.monotonic() > end:
+            raise AssertionError(f"expected to get back to the home screen; still on {ui['screen']}: "
+                                 f"{[w['label'] for w in ui['widgets']]}")
+        else:
+            await asyncio.sleep(0.1)
+
 async def find_in_directory(rig: Rig, name: str, last_name: str, *, present: bool = True,
                             timeout: float = 10.0) -> dict | None:
     """Directory, type the first letters of the last name; the resident's button (None
@@ -56,6 +77,7 @@ async def find_in_directory(rig: Rig, name: str, last_name: str, *, present: boo
     seen: list[str] = []
     while True:
         if (await rig.panel.screen()) != "directory":
+            await to_home(rig)
             await rig.panel.press("Directory")
         await clear_search(rig)
         for letter in last_name[:6].upper():
@@ -76,6 +98,18 @@ async def clear_search(rig: Rig) -> None:
     if widgets.get("search", {}).get("label") and "key:clear" in widgets:
         x, y, w, h = widgets["key:clear"]["rect"]
         await rig.panel.touch(x + w / 2, y + h / 2)
+
+
+async def office_reached_panel(rig: Rig) -> None:
+    """Everything the office sent the panel so far has been applied. The cloud sends on one
+    socket, in order: a resident moved in after it and listed on the panel's screen
+    proves the panel took in what came before (settings, revocations)."""
+    probe = await rig.office.move_in(first_name="Probe")
+    try:
+        await find_in_directory(rig, probe.name, probe.last_name)
+    finally:
+        await rig.office.move_out(probe.id)
+    await to_home(rig)
 
 
 async def call_from_directory(rig: Rig, flow: Flow, tenant: Tenant) -> dict:
