@@ -140,6 +140,18 @@ class GpioStrike(StrikeWatch):
         self.input.close()
 
 
+def blank_png(width: int = 64, height: int = 48, grey: int = 128) -> bytes:
+    """A plain grey PNG (no QR code in it)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + bytes([grey]) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
 # -- the property office ---------------------------------------------------------------------
 
 class OfficeError(AssertionError):
@@ -232,6 +244,7 @@ class Timing:
     pulse_seconds: float = 5.0            # the panel's door.pulse_seconds
     ring_timeout_seconds: float = 30.0    # the panel's call.ring_timeout_seconds
     slack_seconds: float = 5.0            # added to every wait for the panel (network, a loaded Pi)
+    held_open_seconds: float = 30.0       # the panel's door.held_open_seconds
 
 
 @dataclass
@@ -242,7 +255,8 @@ class Rig:
     office: Office | None = None
     strike: StrikeWatch | None = None
     door_sensing: bool = False            # the rig can open and close the door (its contact)
-    show_key: Callable[[bytes], Awaitable[None]] | None = None
+    show_key: Callable[[bytes], Awaitable[None]] | None = None     # a QR key's PNG in front of the camera
+    hide_key: Callable[[], Awaitable[None]] | None = None          # and away again
     issuer: object | None = None          # panel.sim.issuer.DevIssuer: keys the office cannot issue
     stop_cloud: Callable[[], Awaitable[None]] | None = None
     start_cloud: Callable[[], Awaitable[None]] | None = None
@@ -254,9 +268,16 @@ class Rig:
     def __post_init__(self):
         if self.show_key is None:
             self.show_key = self._post_frame
+        if self.hide_key is None:
+            self.hide_key = self._post_blank
 
     async def _post_frame(self, png: bytes) -> None:
         await self.panel.inject_frame(png)
+
+    async def _post_blank(self) -> None:
+        # The camera keeps showing a posted frame for a while: a plain one takes the key away,
+        # as a visitor lowering their phone does (else the panel reads it again and again).
+        await self.panel.inject_frame(blank_png())
 
     def lacks(self, *needs: str) -> str | None:
         """Why this rig cannot run a flow that needs these, or None. Needs: "office",
@@ -281,13 +302,16 @@ class Rig:
         """A bound for something the panel does within `seconds`: plus the rig's slack."""
         return seconds + self.timing.slack_seconds
 
-    async def door_released_by(self, action: Callable[[], Awaitable[object]], *, what: str) -> dict:
-        """Do `action` and see the door released at the relay, then relocked within the
-        pulse: the access log entry of the release (None when no entry came)."""
+    async def door_released_by(self, action: Callable[[], Awaitable[object]], *, what: str,
+                               then: Callable[[], Awaitable[object]] | None = None) -> dict:
+        """Do `action` and see the door released at the relay (then do `then`), and relocked
+        within the pulse."""
         strike_mark, mark = self.strike.mark(), self.events.mark()
         await action()
         on = await self.strike.wait(True, after=strike_mark, timeout=self.wait_for_panel(2),
                                     what=f"the door released ({what}) at the {self.strike.name}")
+        if then is not None:
+            await then()
         off = await self.strike.wait(False, after=strike_mark, timeout=self.wait_for_panel(self.timing.pulse_seconds),
                                      what=f"the door relocked after {what} at the {self.strike.name}")
         held = off.time - on.time

@@ -205,7 +205,7 @@ async def remote_unlock(rig: Rig, flow: Flow, browser: Browser, tenant: Tenant) 
 async def key_opens(rig: Rig, flow: Flow, png: bytes, *, what: str = "a valid key") -> dict:
     """Show the key; the door is released at the relay and relocks; the log says granted."""
     mark = rig.events.mark()
-    await rig.door_released_by(lambda: rig.show_key(png), what=what)
+    await rig.door_released_by(lambda: rig.show_key(png), what=what, then=rig.hide_key)
     entry = await rig.events.wait(access(True, method="qr"), after=mark, timeout=rig.wait_for_panel(2),
                                   what=f"the access log granting {what}")
     await flow.step(f"{what}: opened")
@@ -216,7 +216,10 @@ async def key_refused(rig: Rig, flow: Flow, png: bytes, reason: str, *, what: st
     """Show the key; the log refuses it for `reason` and the relay never moved."""
     strike_mark, mark = (rig.strike.mark() if rig.strike else 0), rig.events.mark()
     await rig.show_key(png)
-    entry = await released_nothing(rig, strike_mark, mark, access(False, method="qr"), f"{what} was shown")
+    try:
+        entry = await released_nothing(rig, strike_mark, mark, access(False, method="qr"), f"{what} was shown")
+    finally:
+        await rig.hide_key()
     assert entry["reason"] == reason, f"{what}: refused for {entry['reason']!r}, expected {reason!r} ({entry})"
     await flow.step(f"{what}: refused ({reason})")
     return entry
@@ -232,3 +235,104 @@ async def until(condition, timeout: float, what: str):
         if time.monotonic() > end:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         await asyncio.sleep(0.1)
+
+
+# -- faults -------------------------------------------------------------------------------------
+
+def alarm(reason: str) -> dict:
+    return {"kind": "alarm", "reason": reason}
+
+
+def door(state: str) -> dict:
+    return {"kind": "door", "state": state}
+
+
+async def relay_fault_out_of_order_recovery(rig: Rig, flow: Flow) -> None:
+    """The relay board's cable is pulled: an open request is not released and logged so,
+    the panel says it is out of order; the cable back: the fault clears, the door opens."""
+    mark, strike_mark = rig.events.mark(), rig.strike.mark()
+    rig.strike.unplug()
+    try:
+        await rig.panel.open_door("HIL rig")
+        await rig.events.wait(door("fault"), after=mark, timeout=rig.wait_for_panel(3),
+                              what="the panel reporting the relay fault")
+        entry = await rig.events.wait(access(False, method="api"), after=mark, timeout=rig.wait_for_panel(3),
+                                      what="the access log saying the door was not released")
+        assert entry["reason"] == "door_not_released", entry
+        await rig.panel.until_status(lambda s: s["screen"] == "out_of_order", timeout=rig.wait_for_panel(10),
+                                     what="the out-of-order screen")
+        await flow.step("relay unplugged: out of order")
+    finally:
+        rig.strike.plug()
+    await rig.events.wait(door("fault_cleared"), after=mark, timeout=rig.wait_for_panel(5),
+                          what="the fault cleared once the relay board is back")
+    assert not [e for e in rig.strike.edges_since(strike_mark) if e.energized], \
+        "the door was released while the panel reported a fault"
+    await rig.panel.until_status(lambda s: s["screen"] == "home", timeout=rig.wait_for_panel(5),
+                                 what="the home screen again after the fault cleared")
+    await flow.step("relay back: in order")
+    await rig.door_released_by(lambda: rig.panel.open_door("HIL rig"), what="an open request after the recovery")
+    await flow.step("opens again")
+
+
+async def cloud_down_key_still_opens(rig: Rig, flow: Flow, key: bytes) -> None:
+    mark = rig.events.mark()
+    await rig.stop_cloud()
+    try:
+        await rig.events.wait({"kind": "link", "state": "down"}, after=mark, timeout=rig.wait_for_panel(15),
+                              what="the panel noticing the cloud is gone")
+        await flow.step("cloud down")
+        await key_opens(rig, flow, key, what="a key while the cloud is down")
+    finally:
+        mark = rig.events.mark()
+        await rig.start_cloud()
+    await rig.events.wait({"kind": "link", "state": "up"}, after=mark, timeout=rig.wait_for_panel(30),
+                          what="the panel linked to the cloud again")
+    await flow.step("cloud back")
+
+
+async def restart_mid_release(rig: Rig, flow: Flow) -> None:
+    """The panel dies (kill -9) with the door released: once back, the door is relocked at
+    the relay and the log still holds the release."""
+    mark, strike_mark = rig.events.mark(), rig.strike.mark()
+    asked = await rig.panel.open_door("HIL restart")
+    await rig.strike.wait(True, after=strike_mark, timeout=rig.wait_for_panel(2),
+                          what=f"the door released at the {rig.strike.name}")
+    await flow.step("released")
+    killed_at = time.monotonic()
+    await rig.restart_panel(True)
+    off = await rig.strike.wait(False, after=strike_mark, timeout=rig.wait_for_panel(10),
+                                what=f"the door relocked at the {rig.strike.name} after the restart")
+    await rig.events.wait(door("relocked"), after=mark, timeout=rig.wait_for_panel(10),
+                          what="the restarted panel telling the door relocked")
+    assert off.time > killed_at, (f"the door relocked {killed_at - off.time:.2f} s before the panel was killed: "
+                                  f"the pulse is too short for this flow")
+    await flow.step("restarted: relocked")
+    log = (await rig.panel.events())["events"]
+    mine = [e for e in log if e.get("release_id") == asked["release_id"] or e.get("who") == "HIL restart"]
+    assert mine, f"the release asked for before the restart is not in the log: last entries {log[-5:]}"
+    granted = [e for e in mine if e.get("kind", "access") == "access" and e.get("granted")]
+    assert len(granted) <= 1, f"the release is logged twice: {granted}"
+
+
+async def door_forced(rig: Rig, flow: Flow) -> None:
+    mark = rig.events.mark()
+    await rig.open_door_by_hand()
+    try:
+        await rig.events.wait(alarm("door_forced"), after=mark, timeout=rig.wait_for_panel(3),
+                              what="the door-forced alarm")
+        await flow.step("door forced")
+    finally:
+        await rig.close_door_by_hand()
+
+
+async def door_held_open(rig: Rig, flow: Flow, held_open_seconds: float) -> None:
+    mark = rig.events.mark()
+    await rig.door_released_by(lambda: rig.panel.open_door("HIL held"), what="an open request")
+    await rig.open_door_by_hand()
+    try:
+        await rig.events.wait(alarm("door_held_open"), after=mark, timeout=rig.wait_for_panel(held_open_seconds),
+                              what=f"the held-open alarm ({held_open_seconds:g} s)")
+        await flow.step("door held open")
+    finally:
+        await rig.close_door_by_hand()
