@@ -217,10 +217,13 @@ async def key_refused(rig: Rig, flow: Flow, png: bytes, reason: str, *, what: st
     strike_mark, mark = (rig.strike.mark() if rig.strike else 0), rig.events.mark()
     await rig.show_key(png)
     try:
-        entry = await released_nothing(rig, strike_mark, mark, access(False, method="qr"), f"{what} was shown")
+        entry = await rig.events.wait({"kind": "access", "method": "qr"}, after=mark, timeout=rig.wait_for_panel(3),
+                                      what=f"the panel's decision on {what}")
     finally:
         await rig.hide_key()
+    assert not entry["granted"], f"{what}: the panel let it in (expected refused for {reason!r}): {entry}"
     assert entry["reason"] == reason, f"{what}: refused for {entry['reason']!r}, expected {reason!r} ({entry})"
+    await released_nothing(rig, strike_mark, mark, access(False, method="qr"), f"{what} was shown")
     await flow.step(f"{what}: refused ({reason})")
     return entry
 

@@ -85,15 +85,16 @@ dedupe_seconds = 0
     return path
 
 
-async def emulator_rig(folder: Path) -> Rig:
-    """The emulator on this machine: every peer the panel has is the rig's."""
+async def emulator_rig(folder: Path, *, board_class=None, cloud_class=None) -> Rig:
+    """The emulator on this machine: every peer the panel has is the rig's. board_class,
+    cloud_class: other simulated peers (test_suite_itself.py breaks them on purpose)."""
     from panel.sim.cloud import DevCloud
     from panel.sim.modbus_board import ModbusBoard
 
     folder.mkdir(parents=True, exist_ok=True)
-    board = ModbusBoard(baudrate=38400, directory=str(folder))
+    board = (board_class or ModbusBoard)(baudrate=38400, directory=str(folder))
     await board.start()
-    cloud = DevCloud(Config().property_file, panel_token="hil-rig-panel-token")
+    cloud = (cloud_class or DevCloud)(Config().property_file, panel_token="hil-rig-panel-token")
     await cloud.start()
     config = emulator_config(folder, board_port=board.port, cloud=cloud, port=free_port())
     state = {"process": await PanelProcess.run(config).astart()}
