@@ -34,6 +34,8 @@ def pytest_addoption(parser):
     g.addoption("--cloud", metavar="URL", help="the dev cloud's URL (the demo prints it)")
     g.addoption("--staff-token", metavar="S", help="the dev cloud's staff token (PANEL_STAFF_TOKEN)")
     g.addoption("--rig", metavar="FILE", help="rig.toml: the rig's hardware and the panel's timings")
+    g.addoption("--netns", action="store_true",
+                help="the emulator's panel in a network namespace of its own, over a veth pair (root)")
     g.addoption("--repeat", type=int, default=1, metavar="N", help="run each flow N times (timings: median, p95)")
     g.addoption("--hil-results", metavar="DIR", default=str(ROOT / "hil-results"), help="where results go")
 
@@ -99,7 +101,12 @@ async def rig(request, tmp_path_factory):
     url = option(config, "panel")
     if url is None:
         from tests.hil.rigs import emulator_rig
-        made = await emulator_rig(tmp_path_factory.mktemp("emulator-rig"))
+        netns = bool(option(config, "netns", False))
+        if netns:
+            from tests.hil.rigs import Netns
+            if Netns.available():
+                raise pytest.UsageError(f"--netns: {Netns.available()}")
+        made = await emulator_rig(tmp_path_factory.mktemp("emulator-rig"), netns=netns)
     else:
         from tests.hil.rigs import remote_rig
         if not option(config, "token"):

@@ -138,10 +138,13 @@ async def call_answered_opens_door(rig: Rig, flow: Flow, browser: Browser, tenan
     await rig.events.wait(call("answered", call_id=ringing["call_id"]), after=mark, timeout=rig.wait_for_panel(5),
                           what="the call answered on the panel")
 
+    seen = {}
+
     async def media():
-        s = await call_stats(phone)
-        return s["videoFrames"] >= 3 and s["audioEnergy"] > 0
-    await until(media, rig.wait_for_panel(15), "the panel's video and sound in the resident's browser")
+        seen.update(await call_stats(phone))
+        return seen["videoFrames"] >= 3 and seen["audioEnergy"] > 0
+    await until(media, rig.wait_for_panel(15), "the panel's video and sound in the resident's browser",
+                seen=lambda: seen)
     await flow.step("in the call")
     log_mark = rig.events.mark()
     await rig.door_released_by(lambda: button(phone, "Open Door").click(), what="Open Door in the call")
@@ -228,15 +231,18 @@ async def key_refused(rig: Rig, flow: Flow, png: bytes, reason: str, *, what: st
     return entry
 
 
-async def until(condition, timeout: float, what: str):
-    """A bounded wait on the browser (Playwright answers only when asked)."""
+async def until(condition, timeout: float, what: str, seen=lambda: None):
+    """A bounded wait on the browser (Playwright answers only when asked); `seen()`: what
+    the failure message shows as last seen."""
     end = time.monotonic() + timeout
     while True:
         value = await condition()
         if value:
             return value
         if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+            last = seen()
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}"
+                                 + (f"; last seen: {last}" if last is not None else ""))
         await asyncio.sleep(0.1)
 
 

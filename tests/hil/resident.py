@@ -4,6 +4,7 @@ headless, fake camera and microphone). Buttons are found by role and name."""
 from __future__ import annotations
 
 import shutil
+from urllib.parse import urlsplit
 
 from playwright.async_api import async_playwright, expect
 
@@ -23,8 +24,13 @@ class Browser:
     async def phone(self, app_link: str):
         """A resident's phone with the app open and signed in ("Ready")."""
         if self._browser is None:
+            # The app needs the camera and microphone, which a browser gives only to a secure
+            # context: http://127.0.0.1 is one, a cloud on the rig's own network is not (a
+            # rig's dev cloud speaks plain HTTP; a real cloud has a certificate).
+            origin = "{0.scheme}://{0.netloc}".format(urlsplit(app_link))
             self._pw = await async_playwright().start()
-            self._browser = await self._pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            self._browser = await self._pw.chromium.launch(
+                executable_path=CHROMIUM, args=[*FLAGS, f"--unsafely-treat-insecure-origin-as-secure={origin}"])
         context = await self._browser.new_context()
         page = await context.new_page()
         await page.goto(app_link)

@@ -9,7 +9,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -71,6 +74,7 @@ token = "{PANEL_TOKEN}"
 [cloud]
 url = "{cloud.panel_url}"
 token = "{cloud.panel_token}"
+allow_insecure = {"false" if host == "127.0.0.1" else "true"}     # ws:// to the rig across the veth
 
 [call]
 ring_timeout_seconds = {RING_SECONDS}
@@ -85,34 +89,92 @@ dedupe_seconds = 0
     return path
 
 
-async def emulator_rig(folder: Path, *, board_class=None, cloud_class=None) -> Rig:
-    """The emulator on this machine: every peer the panel has is the rig's. board_class,
-    cloud_class: other simulated peers (test_suite_itself.py breaks them on purpose)."""
+class Netns:
+    """Another host for the panel: a network namespace joined to this one by a veth pair
+    (rig 10.200.N.1/24, panel 10.200.N.2/24; N from the pid, so sessions side by side do
+    not collide). Needs root (CAP_NET_ADMIN); `up()` makes it, `down()` removes it."""
+
+    def __init__(self):
+        n = os.getpid() % 250 + 1
+        self.name, self.rig_end, self.panel_end = f"hil{os.getpid()}", f"hilr{os.getpid()}", f"hilp{os.getpid()}"
+        self.rig_ip, self.panel_ip = f"10.200.{n}.1", f"10.200.{n}.2"
+
+    @staticmethod
+    def available() -> str | None:
+        """Why a namespace cannot be made here, or None."""
+        if not shutil.which("ip"):
+            return "no `ip` command (iproute2)"
+        if os.geteuid() != 0:
+            return "making a network namespace needs root"
+        return None
+
+    def _ip(self, *args: str, netns: bool = False) -> None:
+        cmd = ["ip", *(["netns", "exec", self.name, "ip"] if netns else []), *args]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"{' '.join(cmd)}: {done.stderr.strip()}")
+
+    def up(self) -> Netns:
+        self._ip("netns", "add", self.name)
+        try:
+            self._ip("link", "add", self.rig_end, "type", "veth", "peer", "name", self.panel_end)
+            self._ip("link", "set", self.panel_end, "netns", self.name)
+            self._ip("addr", "add", f"{self.rig_ip}/24", "dev", self.rig_end)
+            self._ip("link", "set", self.rig_end, "up")
+            self._ip("addr", "add", f"{self.panel_ip}/24", "dev", self.panel_end, netns=True)
+            self._ip("link", "set", self.panel_end, "up", netns=True)
+            self._ip("link", "set", "lo", "up", netns=True)
+        except BaseException:
+            self.down()
+            raise
+        return self
+
+    def down(self) -> None:
+        for args in (("link", "del", self.rig_end), ("netns", "del", self.name)):
+            subprocess.run(["ip", *args], capture_output=True)
+
+    def wrap(self, process: PanelProcess) -> PanelProcess:
+        process.args = ["ip", "netns", "exec", self.name, *process.args]
+        return process
+
+
+async def emulator_rig(folder: Path, *, board_class=None, cloud_class=None, netns: bool = False) -> Rig:
+    """The emulator: every peer the panel has is the rig's. board_class, cloud_class: other
+    simulated peers (test_suite_itself.py breaks them on purpose). netns: the panel on
+    another host (Netns), reached over a veth pair, HTTPS and all, never over loopback."""
     from panel.sim.cloud import DevCloud
     from panel.sim.modbus_board import ModbusBoard
 
     folder.mkdir(parents=True, exist_ok=True)
+    net = Netns().up() if netns else None
+    rig_ip, panel_ip = (net.rig_ip, net.panel_ip) if net else ("127.0.0.1", "127.0.0.1")
     board = (board_class or ModbusBoard)(baudrate=38400, directory=str(folder))
     await board.start()
-    cloud = (cloud_class or DevCloud)(Config().property_file, panel_token="hil-rig-panel-token")
+    cloud = (cloud_class or DevCloud)(Config().property_file, panel_token="hil-rig-panel-token", host=rig_ip)
     await cloud.start()
-    config = emulator_config(folder, board_port=board.port, cloud=cloud, port=free_port())
-    state = {"process": await PanelProcess.run(config).astart()}
-    process = state["process"]
-    client = PanelClient(process.api_url, process.token)
+    config = emulator_config(folder, board_port=board.port, cloud=cloud, port=free_port(), host=panel_ip)
+
+    def process() -> PanelProcess:
+        p = PanelProcess.run(config)
+        return net.wrap(p) if net else p
+
+    state = {"process": await process().astart()}
+    started = state["process"]
+    client = PanelClient(started.api_url, started.token, fingerprint=started.fingerprint)
     events = await EventStream(client).start()
     rig = Rig(panel=client, events=events, timing=Timing(PULSE_SECONDS, RING_SECONDS, 5.0),
               office=Office(cloud.url, cloud.staff_token), strike=BoardStrike(board), issuer=cloud.issuer,
-              kind="emulator")
+              kind="emulator in a network namespace" if net else "emulator")
     rig.describe_panel = lambda: state["process"].describe()
 
     async def restart_panel(kill: bool) -> None:
         old = state["process"]
         await (old.akill() if kill else old.astop())
-        state["process"] = await PanelProcess.run(config).astart()
-        # Same port and token: the client and the stream reconnect to the new process.
+        state["process"] = new = await process().astart()
+        # Same port and token (and certificate, kept in the state folder): the client and
+        # the stream reconnect to the new process.
         await rig.panel.close()
-        rig.panel = rig.events.client = PanelClient(old.api_url, old.token)
+        rig.panel = rig.events.client = PanelClient(new.api_url, new.token, fingerprint=new.fingerprint)
 
     async def stop_cloud() -> None:
         await cloud.stop()
@@ -128,6 +190,8 @@ async def emulator_rig(folder: Path, *, board_class=None, cloud_class=None) -> R
         await rig.strike.close()
         await cloud.stop()
         await board.close()
+        if net:
+            net.down()
 
     rig.restart_panel, rig.stop_cloud, rig.start_cloud = restart_panel, stop_cloud, start_cloud
     rig.closers.append(close)

@@ -58,3 +58,20 @@ async def test_a_panel_that_keeps_revoked_keys_fails_the_move_out_flow(tmp_path)
                                              "(expected refused for 'inviter_moved_out')")
     finally:
         await rig.close()
+
+
+async def test_the_flows_run_unchanged_against_a_panel_on_another_host(tmp_path):
+    """The panel in a network namespace of its own: its API over HTTPS on the veth (pinned
+    by the fingerprint it prints), its cloud link and its relay board the rig's, no loopback."""
+    from tests.hil.rigs import Netns
+    if Netns.available():
+        pytest.skip(Netns.available())
+    rig = await emulator_rig(tmp_path / "rig", netns=True)
+    try:
+        assert rig.panel.url.startswith("https://10.200."), rig.panel.url
+        assert rig.office.url.startswith("http://10.200."), rig.office.url
+        key = await rig.office.invite()
+        await flows.key_opens(rig, Flow("netns", rig), key, what="a visitor's key")
+        await flows.restart_mid_release(rig, Flow("netns", rig))
+    finally:
+        await rig.close()
