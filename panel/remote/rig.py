@@ -140,6 +140,24 @@ class GpioStrike(StrikeWatch):
         self.input.close()
 
 
+class GpioOutput:
+    """One of the rig's GPIO outputs driving a panel input: its relay on the exit button, or
+    (a door rig) the panel's door contact. `on()` closes it."""
+
+    def __init__(self, pin: int, *, pin_factory=None, active_high: bool = True):
+        from gpiozero import DigitalOutputDevice
+        self.device = DigitalOutputDevice(pin, active_high=active_high, initial_value=False, pin_factory=pin_factory)
+
+    async def on(self) -> None:
+        self.device.on()
+
+    async def off(self) -> None:
+        self.device.off()
+
+    async def close(self) -> None:
+        self.device.close()
+
+
 def blank_png(width: int = 64, height: int = 48, grey: int = 128) -> bytes:
     """A plain grey PNG (no QR code in it)."""
     import struct
@@ -255,6 +273,9 @@ class Rig:
     office: Office | None = None
     strike: StrikeWatch | None = None
     door_sensing: bool = False            # the rig can open and close the door (its contact)
+    open_door_by_hand: Callable[[], Awaitable[None]] | None = None
+    close_door_by_hand: Callable[[], Awaitable[None]] | None = None
+    exit_button: object | None = None     # GpioOutput: the rig's relay on the panel's exit button
     show_key: Callable[[bytes], Awaitable[None]] | None = None     # a QR key's PNG in front of the camera
     hide_key: Callable[[], Awaitable[None]] | None = None          # and away again
     issuer: object | None = None          # panel.sim.issuer.DevIssuer: keys the office cannot issue
@@ -281,7 +302,7 @@ class Rig:
 
     def lacks(self, *needs: str) -> str | None:
         """Why this rig cannot run a flow that needs these, or None. Needs: "office",
-        "strike", "door_sensing", "issuer", "cloud_control", "relay_unplug", "restart"."""
+        "strike", "door_sensing", "issuer", "cloud_control", "relay_unplug", "restart", "exit_button"."""
         reasons = {
             "office": (self.office, "no dev cloud staff API (give --cloud URL --staff-token T)"),
             "strike": (self.strike, "the rig does not watch the door relay (rig.toml [rig] relay_input_pin)"),
@@ -291,6 +312,7 @@ class Rig:
             "cloud_control": (self.stop_cloud, "the rig cannot take the cloud down (it does not run it)"),
             "relay_unplug": (getattr(self.strike, "unplug", None), "the rig cannot unplug the relay board"),
             "restart": (self.restart_panel, "the rig cannot restart the panel"),
+            "exit_button": (self.exit_button, "the rig has no relay on the exit button (rig.toml [rig] exit_output_pin)"),
         }
         for need in needs:
             have, why = reasons[need]

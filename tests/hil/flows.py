@@ -345,3 +345,15 @@ async def door_held_open(rig: Rig, flow: Flow, held_open_seconds: float) -> None
         await flow.step("door held open")
     finally:
         await rig.close_door_by_hand()
+
+
+async def exit_button_opens(rig: Rig, flow: Flow) -> None:
+    async def press():
+        await rig.exit_button.on()
+        await asyncio.sleep(0.2)            # a finger's press: held, then let go
+        await rig.exit_button.off()
+    mark = rig.events.mark()
+    await rig.door_released_by(press, what="the exit button")
+    await rig.events.wait(access(True, method="exit"), after=mark, timeout=rig.wait_for_panel(2),
+                          what="the access log entry of the exit button")
+    await flow.step("exit button: opened")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from panel.config import Config
 from panel.remote import PanelClient, PanelProcess
-from panel.remote.rig import BoardStrike, GpioStrike, Office, Rig, Timing
+from panel.remote.rig import BoardStrike, GpioOutput, GpioStrike, Office, Rig, Timing
 from panel.remote.stream import EventStream
 
 PANEL_TOKEN = "hil-rig-token-0123456789abcdef"
@@ -212,24 +212,35 @@ async def remote_rig(url: str, token: str, *, fingerprint: str | None = None, cl
     rig.toml:
         [panel]   pulse_seconds, ring_timeout_seconds (as the panel is configured), fingerprint
         [rig]     relay_input_pin (the rig's GPIO wired to the relay contact), relay_active_high,
+                  contact_output_pin (the rig's relay in the panel's door contact loop: opens
+                  the door "by hand"), exit_output_pin (the rig's relay on the exit button),
                   pin_factory ("lgpio" on the rig's Pi), key_screen (true: QR keys on the rig's
-                  screen in front of the camera, else POST camera/frame), slack_seconds
+                  screen in front of the camera, else POST camera/frame), fullscreen, slack_seconds
+        [panel]   held_open_seconds too, for the held-open alarm
     """
     spec = load_rig_toml(rig_toml)
     p, r = spec.get("panel", {}), spec.get("rig", {})
     client = PanelClient(url, token, fingerprint=fingerprint or p.get("fingerprint"))
     timing = Timing(float(p.get("pulse_seconds", 5.0)), float(p.get("ring_timeout_seconds", 30.0)),
-                    float(r.get("slack_seconds", 5.0)))
+                    float(r.get("slack_seconds", 5.0)), float(p.get("held_open_seconds", 30.0)))
     events = await EventStream(client).start()
     rig = Rig(panel=client, events=events, timing=timing, kind="remote")
     rig.closers += [events.close, client.close]
     if cloud and staff_token:
         rig.office = Office(cloud, staff_token)
         rig.closers.append(rig.office.close)
+    if pin_factory is None and r.get("pin_factory"):
+        from hal.gpio import make_pin_factory
+        pin_factory = make_pin_factory(r["pin_factory"])
+    if "contact_output_pin" in r:
+        # The rig's relay in series with the door contact: energized = the loop broken = door open.
+        contact = GpioOutput(int(r["contact_output_pin"]), pin_factory=pin_factory)
+        rig.door_sensing, rig.open_door_by_hand, rig.close_door_by_hand = True, contact.on, contact.off
+        rig.closers.append(contact.close)
+    if "exit_output_pin" in r:
+        rig.exit_button = GpioOutput(int(r["exit_output_pin"]), pin_factory=pin_factory)
+        rig.closers.append(rig.exit_button.close)
     if "relay_input_pin" in r:
-        if pin_factory is None and r.get("pin_factory"):
-            from hal.gpio import make_pin_factory
-            pin_factory = make_pin_factory(r["pin_factory"])
         rig.strike = GpioStrike(int(r["relay_input_pin"]), pin_factory=pin_factory,
                                 active_high=bool(r.get("relay_active_high", True)))
         rig.closers.append(rig.strike.close)
@@ -237,6 +248,6 @@ async def remote_rig(url: str, token: str, *, fingerprint: str | None = None, cl
     if r.get("key_screen"):
         from panel.remote.keyscreen import KeyScreen
         screen = KeyScreen(fullscreen=bool(r.get("fullscreen", True)))
-        rig.show_key = screen.show
+        rig.show_key, rig.hide_key = screen.show, screen.hide
         rig.closers.append(screen.close)
     return rig

@@ -31,3 +31,8 @@ async def test_door_forced_alarm(rig, flow):
 async def test_door_held_open_alarm(rig, flow):
     need(rig, "door_sensing", "strike")
     await flows.door_held_open(rig, flow, rig.timing.held_open_seconds)
+
+
+async def test_exit_button_opens(rig, flow):
+    need(rig, "exit_button", "strike")
+    await flows.exit_button_opens(rig, flow)
