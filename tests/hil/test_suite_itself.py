@@ -12,6 +12,12 @@ from tests.hil.report import Flow
 from tests.hil.rigs import emulator_rig
 
 
+@pytest.fixture(autouse=True)
+def only_on_the_emulator(request):
+    if request.config.getoption("panel", default=None):
+        pytest.skip("a test of the suite itself on emulators of its own, not of the panel at --panel")
+
+
 class RelayNeverCloses(ModbusBoard):
     """The board answers every write as done, but its relay never moves (a dead coil):
     the panel reads back what it wrote and believes the door opened."""
