@@ -129,7 +129,8 @@ class GpioStrike(StrikeWatch):
         from gpiozero import DigitalInputDevice
         self.name = f"rig's GPIO{pin} (relay contact)"
         loop = asyncio.get_running_loop()
-        self.input = DigitalInputDevice(pin, pull_up=None, active_state=active_high, pin_factory=pin_factory)
+        # active_high: pulled down, the contact brings 3.3 V; else pulled up, the contact grounds it.
+        self.input = DigitalInputDevice(pin, pull_up=not active_high, pin_factory=pin_factory)
         # gpiozero calls back on its own thread: hand each edge to the loop.
         self.input.when_activated = lambda: loop.call_soon_threadsafe(self._edge, True)
         self.input.when_deactivated = lambda: loop.call_soon_threadsafe(self._edge, False)
@@ -270,6 +271,7 @@ class Rig:
     panel: PanelClient
     events: EventStream
     timing: Timing = field(default_factory=Timing)
+    fingerprint: str | None = None        # the panel's TLS certificate SHA-256 (an https API)
     office: Office | None = None
     strike: StrikeWatch | None = None
     door_sensing: bool = False            # the rig can open and close the door (its contact)

@@ -32,8 +32,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def emulator_config(folder: Path, *, board_port: str, cloud, port: int, host: str = "127.0.0.1") -> Path:
-    """The panel's config: its door on the rig's Modbus board, linked to the rig's cloud."""
+def emulator_config(folder: Path, *, board_port: str, cloud, port: int, host: str = "127.0.0.1",
+                    rig_host: str = "127.0.0.1") -> Path:
+    """The panel's config: its door on the rig's Modbus board, linked to the rig's cloud.
+    ICE on the panel's address, with the rig's (where the resident's browser is) as peer."""
+    ice = ", ".join(f'"{a}"' for a in dict.fromkeys((host, rig_host)))
     keys = ", ".join(f'"{k}" = "{v}"' for k, v in cloud.issuer.trusted_keys().items())
     text = f"""
 [panel]
@@ -78,7 +81,7 @@ allow_insecure = {"false" if host == "127.0.0.1" else "true"}     # ws:// to the
 
 [call]
 ring_timeout_seconds = {RING_SECONDS}
-ice_addresses = ["{host}"]
+ice_addresses = [{ice}]
 
 [access]
 trusted_keys = {{ {keys} }}
@@ -91,12 +94,16 @@ dedupe_seconds = 0
 
 class Netns:
     """Another host for the panel: a network namespace joined to this one by a veth pair
-    (rig 10.200.N.1/24, panel 10.200.N.2/24; N from the pid, so sessions side by side do
-    not collide). Needs root (CAP_NET_ADMIN); `up()` makes it, `down()` removes it."""
+    (rig 10.200.N.1/24, panel 10.200.N.2/24; N from the pid and a count, so sessions side
+    by side do not collide). Needs root (CAP_NET_ADMIN); `up()` makes it, `down()` removes it."""
+
+    made = 0
 
     def __init__(self):
-        n = os.getpid() % 250 + 1
-        self.name, self.rig_end, self.panel_end = f"hil{os.getpid()}", f"hilr{os.getpid()}", f"hilp{os.getpid()}"
+        Netns.made += 1
+        tag = f"{os.getpid()}{Netns.made}"
+        n = (os.getpid() * 8 + Netns.made) % 250 + 1
+        self.name, self.rig_end, self.panel_end = f"hil{tag}", f"hilr{tag}", f"hilp{tag}"
         self.rig_ip, self.panel_ip = f"10.200.{n}.1", f"10.200.{n}.2"
 
     @staticmethod
@@ -152,7 +159,8 @@ async def emulator_rig(folder: Path, *, board_class=None, cloud_class=None, netn
     await board.start()
     cloud = (cloud_class or DevCloud)(Config().property_file, panel_token="hil-rig-panel-token", host=rig_ip)
     await cloud.start()
-    config = emulator_config(folder, board_port=board.port, cloud=cloud, port=free_port(), host=panel_ip)
+    config = emulator_config(folder, board_port=board.port, cloud=cloud, port=free_port(), host=panel_ip,
+                             rig_host=rig_ip)
 
     def process() -> PanelProcess:
         p = PanelProcess.run(config)
@@ -163,6 +171,7 @@ async def emulator_rig(folder: Path, *, board_class=None, cloud_class=None, netn
     client = PanelClient(started.api_url, started.token, fingerprint=started.fingerprint)
     events = await EventStream(client).start()
     rig = Rig(panel=client, events=events, timing=Timing(PULSE_SECONDS, RING_SECONDS, 5.0),
+              fingerprint=started.fingerprint,
               office=Office(cloud.url, cloud.staff_token), strike=BoardStrike(board), issuer=cloud.issuer,
               kind="emulator in a network namespace" if net else "emulator")
     rig.describe_panel = lambda: state["process"].describe()
@@ -224,7 +233,8 @@ async def remote_rig(url: str, token: str, *, fingerprint: str | None = None, cl
     timing = Timing(float(p.get("pulse_seconds", 5.0)), float(p.get("ring_timeout_seconds", 30.0)),
                     float(r.get("slack_seconds", 5.0)), float(p.get("held_open_seconds", 30.0)))
     events = await EventStream(client).start()
-    rig = Rig(panel=client, events=events, timing=timing, kind="remote")
+    rig = Rig(panel=client, events=events, timing=timing, kind="remote",
+              fingerprint=fingerprint or p.get("fingerprint"))
     rig.closers += [events.close, client.close]
     if cloud and staff_token:
         rig.office = Office(cloud, staff_token)

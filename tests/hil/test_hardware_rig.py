@@ -31,7 +31,7 @@ async def test_a_hardware_rig_sees_the_door_at_its_own_gpio(rig, tmp_path):
         pytest.skip(rig.lacks("office", "strike"))
     (tmp_path / "rig.toml").write_text(RIG_TOML.format(pulse=rig.timing.pulse_seconds))
     pins = MockFactory()
-    hw = await remote_rig(rig.panel.url, rig.panel.token, fingerprint=None, cloud=rig.office.url,
+    hw = await remote_rig(rig.panel.url, rig.panel.token, fingerprint=rig.fingerprint, cloud=rig.office.url,
                           staff_token=rig.office.staff_token, rig_toml=str(tmp_path / "rig.toml"), pin_factory=pins)
     wire = asyncio.create_task(_wire(rig, pins.pin(5)))
     try:
