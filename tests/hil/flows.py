@@ -34,6 +34,11 @@ def call(state: str, **fields) -> dict:
     return {"kind": "call", "state": state, **fields}
 
 
+def marks(rig: Rig) -> tuple[int, int]:
+    """Where the relay's edges and the event stream are now."""
+    return (rig.strike.mark() if rig.strike else 0), rig.events.mark()
+
+
 async def released_nothing(rig: Rig, strike_mark: int, mark: int, until: dict, what: str) -> dict:
     """Wait for the event `until` and check the door was not released before it, at the
     relay and in the panel's own word."""
@@ -157,10 +162,17 @@ async def call_answered_opens_door(rig: Rig, flow: Flow, browser: Browser, tenan
     await phone.context.close()
 
 
-async def decline_then_call_again(rig: Rig, flow: Flow, browser: Browser, tenant: Tenant) -> None:
+async def ring(rig: Rig, flow: Flow, browser: Browser, tenant: Tenant):
+    """The resident's phone signed in, the visitor calls them, it rings: (phone, marks...)."""
     phone = await browser.phone(tenant.app_link)
-    strike_mark, mark = (rig.strike.mark() if rig.strike else 0), rig.events.mark()
+    strike_mark, mark = marks(rig)
     await call_from_directory(rig, flow, tenant)
+    await expect(button(phone, "Accept")).to_be_visible()
+    return phone, strike_mark, mark
+
+
+async def decline_then_call_again(rig: Rig, flow: Flow, browser: Browser, tenant: Tenant) -> None:
+    phone, strike_mark, mark = await ring(rig, flow, browser, tenant)
     await button(phone, "Decline").click()
     await released_nothing(rig, strike_mark, mark, call("ended", reason="declined"), "the resident declined")
     await flow.step("declined")
@@ -179,10 +191,7 @@ async def decline_then_call_again(rig: Rig, flow: Flow, browser: Browser, tenant
 
 
 async def no_answer(rig: Rig, flow: Flow, browser: Browser, tenant: Tenant) -> None:
-    phone = await browser.phone(tenant.app_link)
-    strike_mark, mark = (rig.strike.mark() if rig.strike else 0), rig.events.mark()
-    await call_from_directory(rig, flow, tenant)
-    await expect(button(phone, "Accept")).to_be_visible()
+    phone, strike_mark, mark = await ring(rig, flow, browser, tenant)
     end = await rig.events.wait(call("ended"), after=mark,
                                 timeout=rig.wait_for_panel(rig.timing.ring_timeout_seconds),
                                 what=f"the call given up after the ring timeout ({rig.timing.ring_timeout_seconds:g} s)")
@@ -217,7 +226,7 @@ async def key_opens(rig: Rig, flow: Flow, png: bytes, *, what: str = "a valid ke
 
 async def key_refused(rig: Rig, flow: Flow, png: bytes, reason: str, *, what: str) -> dict:
     """Show the key; the log refuses it for `reason` and the relay never moved."""
-    strike_mark, mark = (rig.strike.mark() if rig.strike else 0), rig.events.mark()
+    strike_mark, mark = marks(rig)
     await rig.show_key(png)
     try:
         entry = await rig.events.wait({"kind": "access", "method": "qr"}, after=mark, timeout=rig.wait_for_panel(3),
