@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
-from .client import ApiError, PanelClient
+from .client import PanelClient
 from .stream import EventStream
 
 
