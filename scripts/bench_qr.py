@@ -658,7 +658,7 @@ def run_idle(args, rng) -> dict:
         results[ours] = asyncio.run(idle_series(ours, fps, 3.0, seconds, keys, rng, args.seed))
     rows = []
     for ours, r in results.items():
-        w, (frames, seen, decoded, renders) = r["window"], r["counts"]
+        w, (frames, _seen, decoded, renders) = r["window"], r["counts"]
         still = [ms for ms, walk in r["latencies"] if not walk]
         walked = [ms for ms, walk in r["latencies"] if walk]
         rows.append(["ours" if ours else "today's scanner (baseline)", f"{100 * r['cpu'] / w.wall:.2f}%",

@@ -3,7 +3,6 @@ requests peers send it (BYE in a call, OPTIONS); calls are placed by service.py.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 from collections.abc import Callable

@@ -10,7 +10,7 @@ import random
 import tty
 
 from .harness import Harness
-from .inputs import mutate_bytes, rand_bytes, rand_text
+from .inputs import mutate_bytes, rand_bytes
 
 
 def crc16_modbus(data: bytes) -> bytes:

@@ -3,7 +3,6 @@ codes in bad conditions from several frames, asks the camera for fewer frames wh
 nothing moves. Frames come from the seeded scenes of panel.sim.camera_scene; the clock
 is fake. Asserts on what was read and what was decoded, never on time."""
 
-import asyncio
 
 import numpy as np
 import pytest
