@@ -23,6 +23,7 @@ import struct
 import time
 from collections.abc import Callable
 
+import av
 from aiortc import clock
 from aiortc.codecs.g711 import PcmaDecoder, PcmaEncoder, PcmuDecoder, PcmuEncoder
 from aiortc.codecs.opus import OpusDecoder
@@ -310,7 +311,11 @@ class AudioStream:
             return                              # comfort noise and the like: not audio
         self.packets_received += 1
         self.last_heard = asyncio.get_running_loop().time()
-        for frame in self._decoder.decode(JitterFrame(packet.payload, packet.timestamp)):
+        try:
+            frames = self._decoder.decode(JitterFrame(packet.payload, packet.timestamp))
+        except av.FFmpegError:
+            return                              # a corrupt packet: the next one decodes
+        for frame in frames:
             if not self.track.queue.full():
                 self.track.queue.put_nowait(frame)
 
