@@ -68,7 +68,6 @@ class OutgoingCall:
             if self.cancelled:
                 await self.bye()            # answered as the visitor hung up: end it at once
                 raise CallRefused(487, "Request Terminated")
-            log.debug("sip call %s: answer %s", self.call_id, response.body.decode("utf-8", "replace"))
             return sdp.parse_answer(response.body.decode("utf-8", "replace"), self.srtp_mode)
 
     def _provisional(self, response: Response) -> None:

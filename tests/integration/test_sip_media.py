@@ -163,3 +163,12 @@ async def test_a_panel_that_requires_srtp_does_not_call_in_plain(world):
     assert not olivia.of("CALL_INCOMING")
     await until(lambda: p.app.state.screen.value == "call_ended", what="the call fails")
     assert p.app.sip.calls.media is None
+
+
+async def test_the_door_code_opens_in_an_opus_call(world):
+    # RFC 4733 events at 8000 Hz beside 48 kHz Opus: baresip sends them on the call's RTP.
+    p, olivia = await in_call(world, {"audio_codecs": "opus"}, door_code="9")
+    assert p.app.sip.calls.media.codec == "opus"
+    await olivia.command("sndcode", "9")
+    await until(lambda: p.app.state.screen.value == "door_open", what="Door open")
+    await olivia.expect("CALL_CLOSED")
