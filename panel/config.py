@@ -171,6 +171,9 @@ class SipSection:
     media_timeout_seconds: float = 15.0   # no audio from the peer this long in a call: it is gone, end the call
     door_code: str = ""                # keys the resident presses in a call to open the door ("9", "*9"); empty: none
     door_code_attempts: int = 3        # wrong codes in one call before the panel ends it
+    # SRTP keyed by SDES (a=crypto): "optional" offers keys in RTP/AVP and encrypts if the phone
+    # answers with its own; "required" offers RTP/SAVP only. Keys travel in the SDP: use with TLS.
+    srtp: Literal["off", "optional", "required"] = "off"
 
 
 @dataclass(frozen=True)

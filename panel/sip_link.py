@@ -39,7 +39,8 @@ class SipLink:
                                     open_microphone=lambda: open_microphone(cfg.audio.microphone), speaker=self.speaker,
                                     media_timeout=cfg.sip.media_timeout_seconds, door_code=cfg.sip.door_code,
                                     door_code_attempts=cfg.sip.door_code_attempts, camera=camera,
-                                    fps=cfg.camera.fps, max_video_kbps=cfg.call.max_video_kbps)
+                                    fps=cfg.camera.fps, max_video_kbps=cfg.call.max_video_kbps,
+                                    srtp=cfg.sip.srtp)
 
     @property
     def available(self) -> bool:

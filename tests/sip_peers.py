@@ -239,12 +239,16 @@ video_size 320x240
 video_fps 10
 net_interface 127.0.0.1
 module_path /usr/lib/baresip/modules
+rtcp_mux {rtcp_mux}
+snd_path {dir}
 module g711.so
+module opus.so
 module ausine.so
 module aufile.so
 module fakevideo.so
-module vp8.so
-module snapshot.so
+{video_modules}module snapshot.so
+module srtp.so
+module sndfile.so
 module account.so
 module_app menu.so
 module_app ctrl_tcp.so
@@ -257,10 +261,16 @@ class Baresip:
     `password` when given, else reachable directly at its own sip:127.0.0.1:port."""
 
     def __init__(self, workdir: Path, user: str = "phone", *, registrar: str | None = None,
-                 password: str = "", tone: int = 1000, auto_answer: bool = False):
+                 password: str = "", tone: int = 1000, auto_answer: bool = False,
+                 audio_codecs: str = "PCMU,PCMA", video_codecs: str = "", mediaenc: str = "",
+                 rtcp_mux: bool = False):
+        """audio_codecs/video_codecs: what the phone accepts, in its order ("opus", "H264"; empty:
+        all it has); mediaenc: "srtp" (SDES if offered) or "srtp-mand" (SRTP only)."""
         self.dir = Path(workdir)
         self.user, self.registrar, self.password = user, registrar, password
         self.tone, self.auto_answer = tone, auto_answer
+        self.audio_codecs, self.video_codecs, self.mediaenc = audio_codecs, video_codecs, mediaenc
+        self.rtcp_mux = rtcp_mux
         self.proc: asyncio.subprocess.Process | None = None
         self.events: list[dict] = []
         self._changed = asyncio.Event()
@@ -278,13 +288,17 @@ class Baresip:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.sip_port, self.ctrl_port = free_port(span=2), free_port()
         (self.dir / "config").write_text(BARESIP_CONFIG.format(
-            sip_port=self.sip_port, ctrl_port=self.ctrl_port, tone=self.tone, out=self.dir / "heard.wav"))
+            sip_port=self.sip_port, ctrl_port=self.ctrl_port, tone=self.tone, out=self.dir / "heard.wav",
+            rtcp_mux="yes" if self.rtcp_mux else "no", dir=self.dir,
+            video_modules=self._video_modules()))
         params = ";answermode=auto" if self.auto_answer else ""
+        params += f";audio_codecs={self.audio_codecs}" if self.audio_codecs else ""
+        params += f";mediaenc={self.mediaenc}" if self.mediaenc else ""
         if self.registrar:
             account = (f"<{self.aor}>;auth_pass={self.password};outbound=\"sip:{self.registrar}\""
-                       f";regint=60{params};audio_codecs=PCMU,PCMA")
+                       f";regint=60{params}")
         else:
-            account = f"<sip:{self.user}@127.0.0.1:{self.sip_port}>;regint=0{params};audio_codecs=PCMU,PCMA"
+            account = f"<sip:{self.user}@127.0.0.1:{self.sip_port}>;regint=0{params}"
         (self.dir / "accounts").write_text(account + "\n")
         (self.dir / "contacts").write_text("")
         self.log = open(self.dir / "baresip.log", "wb")
@@ -304,6 +318,17 @@ class Baresip:
                 await asyncio.sleep(0.05)
         self._reader_task = asyncio.create_task(self._read())
         return self
+
+    def _video_modules(self) -> str:
+        """The codec modules to load: baresip's video_codecs account parameter would pick the
+        first H.264 variant only (packetization-mode 0), so the choice is made by module."""
+        modules = {"VP8": "vp8.so", "H264": "avcodec.so"}
+        wanted = [c.strip() for c in self.video_codecs.split(",") if c.strip()] or list(modules)
+        if "H264" in wanted and not Path("/usr/lib/baresip/modules/avcodec.so").exists():
+            if self.video_codecs:
+                pytest.skip("baresip's H.264 is in baresip-ffmpeg: apt-get install baresip-ffmpeg")
+            wanted.remove("H264")
+        return "".join(f"module {modules[c]}\n" for c in wanted)
 
     def log_text(self) -> str:
         return (self.dir / "baresip.log").read_text(errors="replace")
@@ -351,6 +376,14 @@ class Baresip:
         text = (await self.command("audio_debug"))["data"]
         found = re.search(r"rcvd=(\d+)", text)
         return int(found.group(1)) if found else 0
+
+    async def video_debug(self) -> str:
+        """baresip's video_debug: codecs, and what it decoded (n_keyframes=, n_picup=)."""
+        return (await self.command("video_debug"))["data"]
+
+    def recorded(self) -> list[Path]:
+        """The WAV files the sndfile module wrote: what baresip decoded from the panel (-dec)."""
+        return sorted(self.dir.glob("dump-*-dec.wav"))
 
     async def snapshot_received(self, path: Path) -> dict:
         """Save the video frame baresip last decoded from the peer as a PNG at path."""

@@ -24,15 +24,15 @@ class CallRefused(Exception):
 
 class OutgoingCall:
     def __init__(self, transport: Transport, *, target: str, local_uri: str, display_name: str,
-                 contact: Address, next_hop: tuple[str, int], media_address: str, media_port: int,
-                 video_port: int | None = None, username: str = "", password: str = "",
+                 contact: Address, next_hop: tuple[str, int], media_address: str, offer: str,
+                 srtp_mode: str = "off", username: str = "", password: str = "",
                  on_ringing: Callable[[], None] = lambda: None):
         self.transport = transport
         self.target = URI.parse(target)
         self.local = Address(uri=URI.parse(local_uri), name=display_name, parameters=Parameters(tag=message.new_tag()))
         self.contact, self.next_hop = contact, next_hop
         self.username, self.password = username, password
-        self.offer = sdp.offer(media_address, media_port, video_port).encode()
+        self.offer, self.srtp_mode = offer.encode(), srtp_mode      # the SDP offer (sdp.offer)
         self.on_ringing = on_ringing
         self.call_id = message.new_call_id(media_address)
         self.cseq = 0
@@ -68,7 +68,7 @@ class OutgoingCall:
             if self.cancelled:
                 await self.bye()            # answered as the visitor hung up: end it at once
                 raise CallRefused(487, "Request Terminated")
-            return sdp.parse_answer(response.body.decode("utf-8", "replace"))
+            return sdp.parse_answer(response.body.decode("utf-8", "replace"), self.srtp_mode)
 
     def _provisional(self, response: Response) -> None:
         if response.code in (180, 183):

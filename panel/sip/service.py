@@ -12,6 +12,7 @@ from collections.abc import Callable
 from .. import memory
 from ..core import effects as fx
 from ..core import events as ev
+from . import sdp
 from .doorcode import DoorCode, info_key
 from .invite import CallRefused, OutgoingCall
 from .rtp import AudioStream
@@ -38,7 +39,7 @@ class SipCallService:
     def __init__(self, ua: UserAgent, *, target_for: Callable[[str], str], display_name: str,
                  dispatch: Callable[[ev.Event], list[fx.Effect]], open_microphone: Callable[[], object], speaker,
                  media_timeout: float = 15.0, door_code: str = "", door_code_attempts: int = 3,
-                 camera=None, fps: float = 10.0, max_video_kbps: int = 1000):
+                 camera=None, fps: float = 10.0, max_video_kbps: int = 1000, srtp: str = "off"):
         self.ua = ua
         self.target_for = target_for            # resident id -> SIP URI ("" when none)
         self.display_name = display_name
@@ -51,6 +52,7 @@ class SipCallService:
         self.media: AudioStream | None = None
         self.video: VideoStream | None = None
         self.camera, self.fps, self.max_video_kbps = camera, fps, max_video_kbps   # None: audio-only calls
+        self.srtp = srtp                        # "off", "optional" (SDES if the phone takes it), "required"
         self.calls_started = 0
         self._tasks: set[asyncio.Task] = set()
 
@@ -105,8 +107,9 @@ class SipCallService:
         media.video = video             # closed with the audio, whichever way the call ends
         call = OutgoingCall(self.ua.transport, target=target, local_uri=account.uri, display_name=self.display_name,
                             contact=self.ua.contact(account), next_hop=hop, media_address=address,
-                            media_port=media.port, video_port=video.port if video else None,
-                            username=account.username or "", password=account.password,
+                            offer=sdp.offer(address, media.rtp.local(), video.rtp.local() if video else None,
+                                            self.srtp),
+                            srtp_mode=self.srtp, username=account.username or "", password=account.password,
                             on_ringing=lambda: self.dispatch(ev.CallRinging(call_id, "sip")))
         self.calls[call_id] = call
         self.ua.dialog_handlers[call.call_id] = lambda request, addr: self._in_dialog(call_id, call, request, addr)
@@ -149,12 +152,12 @@ class SipCallService:
         self._end_media()
         self.media = media
         self.keypads[call_id] = (DoorCode(self.door_code, self.door_code_attempts), device)
-        media.start((answer.address, answer.port), answer.payload_type, answer.codec,
-                    self.open_microphone(), self.speaker, events_type=answer.telephone_event,
-                    on_key=lambda key: self._key(call_id, key))
+        media.start(answer.audio, self.open_microphone(), self.speaker, on_key=lambda key: self._key(call_id, key))
         if video is not None and answer.video is not None:
-            address, port, payload_type = answer.video
-            video.start((address, port), payload_type, self.camera, self.fps, self.max_video_kbps)
+            video.start(answer.video, self.camera, self.fps, self.max_video_kbps)
+        log.info("sip call %s: audio %s%s%s", call_id, answer.audio.codec,
+                 f", video {answer.video.codec}" if video is not None and answer.video else "",
+                 ", SRTP" if answer.audio.key else "")
         await self._watch(call_id, call, media)
 
     async def _watch(self, call_id: str, call: OutgoingCall, media: AudioStream) -> None:

@@ -6,9 +6,10 @@
 #   chromium   the resident's phone in end-to-end tests (driven by Playwright)
 #   xvfb, xdotool   a virtual display and a mouse, to test the panel's real window
 #   baresip, kamailio   a resident's SIP phone and a registrar/proxy for the SIP call tests
+#   baresip-ffmpeg      baresip's H.264 (avcodec), so the SIP tests see the panel's H.264 decoded
 #   mosquitto  the MQTT broker the [mqtt] tests start on a free port
 RUN_PACKAGES=(libzbar0)
-TEST_PACKAGES=(chromium xvfb xdotool mosquitto baresip kamailio)
+TEST_PACKAGES=(chromium xvfb xdotool mosquitto baresip baresip-ffmpeg kamailio)
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 

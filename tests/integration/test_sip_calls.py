@@ -25,12 +25,12 @@ def property_file(tmp_path, olivia_uri: str):
 
 
 async def sip_panel(tmp_path, kamailio: Kamailio, *, password: str = PANEL_PASSWORD, expires: int = 600,
-                    ring_timeout: float = 30.0, media_timeout: float = 15.0, door_code: str = ""):
+                    ring_timeout: float = 30.0, media_timeout: float = 15.0, door_code: str = "", srtp: str = "off"):
     account = SipAccount(uri=f"sip:panel@{kamailio.host}", password=password, registrar=kamailio.host)
     config = make_config(tmp_path, directory={"property_file": str(property_file(tmp_path, f"sip:olivia@{kamailio.host}"))},
                          call={"ring_timeout_seconds": ring_timeout})
     config = config.replace("sip", accounts=[account], listen="127.0.0.1:0", register_expires=expires,
-                            media_timeout_seconds=media_timeout, door_code=door_code)
+                            media_timeout_seconds=media_timeout, door_code=door_code, srtp=srtp)
     return await start_panel(config)
 
 
@@ -44,9 +44,10 @@ async def world(tmp_path):
         started.append(running)
         return running
 
-    async def phone(user: str = "olivia", password: str = OLIVIA_PASSWORD, auto_answer: bool = False) -> Baresip:
+    async def phone(user: str = "olivia", password: str = OLIVIA_PASSWORD, auto_answer: bool = False,
+                    **options) -> Baresip:
         b = await Baresip(tmp_path / f"baresip-{user}-{len(started)}", user, registrar=kamailio.host,
-                          password=password, auto_answer=auto_answer).start()
+                          password=password, auto_answer=auto_answer, **options).start()
         started.append(b)
         await until(lambda: b.command("reginfo"), what="baresip up")
         await until(_registered(b), timeout=10, what=f"baresip {user} registered at Kamailio")
@@ -79,10 +80,10 @@ async def call_olivia(panel, screen: str = "calling") -> None:
     assert (await panel.press("Olivia Smith"))["screen"] == screen
 
 
-async def olivia_ringing(world, **panel_options):
+async def olivia_ringing(world, phone_options: dict | None = None, **panel_options):
     """Olivia's baresip registered, a panel registered calling her, her phone ringing."""
     _, panel, phone = world
-    olivia = await phone()
+    olivia = await phone(**(phone_options or {}))
     p = await panel(**panel_options)
     await until(lambda: p.app.state.cloud_online, what="panel registered")
     await call_olivia(p)

@@ -1,4 +1,4 @@
-"""The SIP modules' rules on their own: digest answers, SDP offer/answer, responses and
+"""The SIP modules' rules on their own: digest answers, responses and
 dialogs built from real messages (shapes as Kamailio and baresip send them)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import hashlib
 import pytest
 from sipmessage import AuthChallenge
 
-from panel.sip import auth, message, sdp
+from panel.sip import auth, message
 from panel.sip.dialog import Dialog
 from panel.sip.service import DECLINED, reason_for
 
@@ -49,31 +49,6 @@ def test_digest_with_qop_auth_counts_and_salts():
 def test_a_challenge_the_panel_cannot_answer_is_named(header, problem):
     with pytest.raises(auth.AuthError, match=problem):
         auth.answer(challenge(407, header), method="REGISTER", uri="sip:x", username="u", password="p")
-
-
-def test_offer_lists_g711_and_telephone_events_on_the_given_port():
-    text = sdp.offer("192.0.2.7", 40000)
-    assert "m=audio 40000 RTP/AVP 0 8 101" in text and "c=IN IP4 192.0.2.7" in text
-    assert "a=rtpmap:101 telephone-event/8000" in text
-
-
-BARESIP_ANSWER = ("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-                  "m=audio 26898 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\n"
-                  "m=video 26900 RTP/AVP 96\r\nc=IN IP4 127.0.0.9\r\n")
-
-
-def test_answer_takes_the_audio_stream_and_its_first_common_codec():
-    assert sdp.parse_answer(BARESIP_ANSWER) == sdp.Answer("127.0.0.1", 26898, 8, "PCMA")
-
-
-@pytest.mark.parametrize("text, problem", [
-    ("v=0\r\nc=IN IP4 1.2.3.4\r\nm=video 5 RTP/AVP 96\r\n", "no audio"),
-    ("v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 0 RTP/AVP 0\r\n", "refused"),
-    ("v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 5 RTP/AVP 9 111\r\n", "no common audio codec"),
-])
-def test_an_unusable_answer_says_why(text, problem):
-    with pytest.raises(ValueError, match=problem):
-        sdp.parse_answer(text)
 
 
 INVITE = message.request(
@@ -142,21 +117,3 @@ def test_key_presses_from_info_and_rfc4733():
     assert telephone_event(bytes([11, 0x80, 0, 160])) == ("#", True)
     assert telephone_event(bytes([9, 0x0a, 0, 80])) == ("9", False)
     assert telephone_event(bytes([16, 0x80, 0, 0])) is None
-
-
-def test_answer_names_the_accepted_telephone_event_type():
-    text = BARESIP_ANSWER.replace("m=audio 26898 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\n",
-                                  "m=audio 26898 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\n"
-                                  "a=rtpmap:101 telephone-event/8000\r\n")
-    assert sdp.parse_answer(text).telephone_event == 101
-    assert sdp.parse_answer(BARESIP_ANSWER).telephone_event is None
-
-
-def test_video_is_offered_send_only_and_the_answers_vp8_stream_is_taken():
-    text = sdp.offer("192.0.2.7", 40000, video_port=40002)
-    assert "m=video 40002 RTP/AVP 96" in text and "a=rtpmap:96 VP8/90000" in text and "a=sendonly" in text
-    answer = BARESIP_ANSWER + "a=rtpmap:96 VP8/90000\r\na=recvonly\r\n"
-    assert sdp.parse_answer(answer).video == ("127.0.0.9", 26900, 96)       # the video section's own c=
-    refused = answer.replace("m=video 26900", "m=video 0")
-    assert sdp.parse_answer(refused).video is None
-    assert sdp.parse_answer(BARESIP_ANSWER).video is None                    # no VP8 rtpmap: not VP8
