@@ -65,7 +65,13 @@ function cell(row, label, content, className = "") {
   if (content instanceof Node) td.append(content); else td.textContent = content;
   return td;
 }
-function when(ts) { return new Date(ts * 1000).toLocaleString(); }
+const WHEN = { dateStyle: "medium", timeStyle: "short" };
+function when(ts) { return new Date(ts * 1000).toLocaleString(undefined, WHEN); }
+function span(a, b) {
+  const [da, db] = [new Date(a * 1000), new Date(b * 1000)];
+  return da.toDateString() === db.toDateString()
+    ? `${when(a)} – ${db.toLocaleTimeString(undefined, { timeStyle: "short" })}` : `${when(a)} – ${when(b)}`;
+}
 
 // Redraw a list only when what the office sends changed: an open e-mail stays open, a
 // focused button stays focused, while the page polls.
@@ -141,7 +147,7 @@ async function loadInvitations() {
     cell(row, labels[0], i.name);
     cell(row, labels[1], i.email);
     cell(row, labels[2], i.invited_by === "staff" ? "Property office" : i.invited_by);
-    cell(row, labels[3], `${when(i.not_before)} – ${when(i.not_after)}`);
+    cell(row, labels[3], span(i.not_before, i.not_after));
     cell(row, labels[4], i.withdrawn ? "Withdrawn: the host moved out"
                          : i.activated_at ? `Taken ${when(i.activated_at)}` : "Not taken yet");
   }
@@ -197,6 +203,7 @@ async function loadProperty() {
   for (const r of p.results) option(form.result, r, RESULT_WORDS[r] || r);
   for (const [code, words] of Object.entries(p.methods)) option(form.method, code, words);
   for (const d of p.doors) option(form.door, d, d);
+  form.door.closest("label").hidden = p.doors.length < 2;     // one door: nothing to choose
   fillFilterFromUrl();
 }
 
@@ -236,7 +243,7 @@ async function loadLog() {
   body.replaceChildren();
   for (const e of entries) {
     const row = body.insertRow();
-    cell(row, labels[0], when(e.ts));
+    cell(row, labels[0], new Date(e.ts * 1000).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" }));
     cell(row, labels[1], e.door || "—");
     cell(row, labels[2], e.who || "—");
     cell(row, labels[3], e.unit || "—");
@@ -329,7 +336,7 @@ async function loadMail() {
     const summary = document.createElement("summary");
     summary.textContent = `To ${m.to}: ${m.subject}`;
     const dl = document.createElement("dl");
-    for (const [k, v] of [["From", m.from], ["To", m.to], ["Date", m.date ? new Date(m.date).toLocaleString() : "—"],
+    for (const [k, v] of [["From", m.from], ["To", m.to], ["Date", m.date ? new Date(m.date).toLocaleString(undefined, WHEN) : "—"],
                           ["Subject", m.subject]]) {
       const dt = document.createElement("dt");
       dt.textContent = k;
