@@ -73,6 +73,19 @@ async def test_staff_moves_in_invites_reads_the_mail_and_enlarges_the_snapshot(t
             await expect(page.get_by_role("button", name="Move out Ingrid Thorvaldsen")).to_be_visible()
             await until(lambda: any(r.full_name == "Ingrid Thorvaldsen" for r in panel.app.gate.directory.residents),
                         what="the new resident in the panel directory")
+            # Move-out: the row gives way to its notice, there and not elsewhere.
+            page.once("dialog", lambda d: d.accept())
+            row = page.locator("#residents tr").filter(has_text="Ingrid Thorvaldsen")
+            await row.scroll_into_view_if_needed()
+            row_box = await row.bounding_box()
+            await page.get_by_role("button", name="Move out Ingrid Thorvaldsen").click()
+            moved = page.locator("#residents .notice")
+            await expect(moved).to_have_text("Ingrid Thorvaldsen (14C) moved out: their keys and devices no longer "
+                                             "open the door.")
+            assert abs((await moved.bounding_box())["y"] - row_box["y"]) <= 16
+            await until(lambda: not any(r.full_name == "Ingrid Thorvaldsen"
+                                        for r in panel.app.gate.directory.residents),
+                        what="the resident gone from the panel directory")
 
             invite = page.get_by_role("form", name="Invite a visitor")
             send = invite.get_by_role("button", name="Send invitation")
@@ -145,6 +158,9 @@ async def test_staff_filter_and_search_the_log_and_download_it_as_csv(tmp_path, 
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         try:
             context, page = await new_page(browser, viewport)
+            await page.goto(f"{cloud.url}/admin")         # the link without its token: said in words
+            await expect(page.get_by_role("alert")).to_have_text(
+                "This page needs the staff token: open the staff page link the demo printed (/admin?token=...).")
             await page.goto(f"{cloud.url}/admin?token={cloud.staff_token}")
             count = page.locator("#log-count")
             await expect(count).to_have_text("7 entries.")
