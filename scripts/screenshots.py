@@ -4,7 +4,8 @@
     .venv/bin/python scripts/screenshots.py [--out DIR] [--full-size] [--language de]
 
 Portrait 800x1280 as NAME.png, landscape 1280x800 as NAME-landscape.png; another
-language than English adds its code: NAME-de.png.
+language than English adds its code: NAME-de.png. Then the property office page in
+headless Chromium (scripts/office_screenshots.py): office.png, office-phone.png.
 """
 
 from __future__ import annotations
@@ -76,6 +77,12 @@ def main() -> int:
                 rgb = cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
             path = out / f"{name}{suffix}{lang}.png"
             cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+            print(f"{path}  {path.stat().st_size // 1024} KiB")
+    if args.language == "en":
+        import asyncio
+
+        from office_screenshots import shoot       # scripts/: the staff page, in a browser
+        for path in asyncio.run(shoot(out)):
             print(f"{path}  {path.stat().st_size // 1024} KiB")
     return 0
 

@@ -8,9 +8,11 @@ the staff page, residents inviting visitors, and the visitor's activation page.
     GET    /api/admin/invitations                   list
     POST   /api/admin/invitations                   invite   {name, email, from, until, doors?}
     GET    /api/admin/settings | PUT {allow_visitors?, visitor_limit_hours?}
-    GET    /api/admin/log?door=main                 access log, newest first
+    GET    /api/admin/property                      name, doors, and the log's methods and results in words
+    GET    /api/admin/log?result=&method=&door=&from=&until=&q=   access log, newest first (office_log.py)
+    GET    /api/admin/log.csv?...same filters...    the same as a CSV download
     GET    /api/admin/log/{n}/snapshot.jpg
-    GET    /api/admin/mail                          what the local SMTP sink received
+    GET    /api/admin/mail                          what the local SMTP sink received, newest first
     GET    /api/admin/phone                         calls shown on the simulated phone line
     POST   /api/resident/invitations?resident=&token=   a resident invites a visitor
     POST   /api/resident/device-credential?resident=&token=   {public_key}: the phone's device credential
@@ -27,14 +29,17 @@ import io
 import json
 import logging
 from datetime import datetime
+from email.utils import formataddr
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from ..access import STEP_SECONDS, qr_code
 from ..access.keys import load_public_key
-from .mail import send_mail
+from . import office_log
+from .mail import mail_json, send_mail
 from .office import OfficeError
+from .office_log import LogFilter
 
 if TYPE_CHECKING:
     from .cloud import DevCloud
@@ -50,7 +55,9 @@ def add_routes(app: web.Application, cloud: "DevCloud") -> None:
         web.delete("/api/admin/residents/{id}", api.move_out),
         web.get("/api/admin/invitations", api.invitations), web.post("/api/admin/invitations", api.invite),
         web.get("/api/admin/settings", api.get_settings), web.put("/api/admin/settings", api.put_settings),
-        web.get("/api/admin/log", api.log), web.get("/api/admin/log/{n}/snapshot.jpg", api.snapshot),
+        web.get("/api/admin/property", api.property),
+        web.get("/api/admin/log", api.log), web.get("/api/admin/log.csv", api.log_csv),
+        web.get("/api/admin/log/{n}/snapshot.jpg", api.snapshot),
         web.get("/api/admin/mail", api.mail), web.get("/api/admin/phone", api.phone),
         web.post("/api/resident/invitations", api.resident_invite),
         web.post("/api/resident/device-credential", api.device_credential),
@@ -204,12 +211,21 @@ class StaffApi:
                                         not_before=_time(b.get("from"), "from"), not_after=_time(b.get("until"), "until"),
                                         doors=doors, invited_by=invited_by, inviter=inviter)
         link = f"{self.cloud.url}/invite/{invitation.token}"
-        text = (f"Hello {invitation.name},\n\n{invited_by} invited you to {self.cloud.property_name}.\n"
-                f"Open this link to get your key (a QR code for the entrance camera):\n\n{link}\n\n"
-                f"It is valid from {_when(invitation.not_before)} to {_when(invitation.not_after)}.\n")
+        place = self.cloud.property_name
+        host = self.office.tenants.get(inviter)
+        by = (f"{invited_by} invited you to {place} (apartment {host.resident.unit})." if host
+              else f"The property office of {place} invited you.")
+        doors = invitation.doors
+        door_words = f"the {doors[0]} door" if len(doors) == 1 else f"these doors: {', '.join(doors)}"
+        text = (f"Hello {invitation.name},\n\n{by}\n\n"
+                f"Open this link to get your key, a QR code you show to the camera of the entrance panel:\n\n"
+                f"{link}\n\n"
+                f"Your key opens {door_words} at {place} from {_when(invitation.not_before)} "
+                f"to {_when(invitation.not_after)}.\n\n"
+                f"If you did not expect this invitation, you can ignore this e-mail.\n")
         try:
-            await send_mail(*self.cloud.smtp, sender=f"{self.cloud.property_name} <noreply@dev-cloud.invalid>",
-                            to=invitation.email, subject=f"Your invitation to {self.cloud.property_name}", text=text)
+            await send_mail(*self.cloud.smtp, sender=formataddr((place, "noreply@dev-cloud.invalid")),
+                            to=invitation.email, subject=f"Your invitation to {place}", text=text)
             mailed = True
         except OSError as e:
             log.warning("invitation e-mail to %s not sent: %s", invitation.email, e)
@@ -244,17 +260,27 @@ class StaffApi:
         await self.cloud.push_settings()
         return self._settings()
 
+    def _log(self, request) -> list[dict]:
+        """The log entries the query's filters keep, newest first, as office_log.to_json."""
+        keep = LogFilter.from_query(request.query, self.office.doors)
+        return [office_log.to_json(n, e) for n, e in reversed(list(enumerate(self.office.log))) if keep.matches(e)]
+
     @_guard
     async def log(self, request):
-        door = request.query.get("door")
-        entries = [(i, e) for i, e in enumerate(self.office.log) if door is None or e.get("door") == door]
-        out = []
-        for i, e in reversed(entries):
-            item = {k: v for k, v in e.items() if k != "snapshot"}
-            item["n"] = i
-            item["snapshot"] = f"/api/admin/log/{i}/snapshot.jpg" if e.get("snapshot") else None
-            out.append(item)
-        return web.json_response(out)
+        return web.json_response(self._log(request))
+
+    @_guard
+    async def log_csv(self, request):
+        body = office_log.to_csv(self._log(request), self.cloud.url)
+        name = f"access-log-{datetime.now():%Y-%m-%d}.csv"
+        # A BOM: spreadsheet programs then read the names' accents as UTF-8.
+        return web.Response(body=("\ufeff" + body).encode(), content_type="text/csv", charset="utf-8",
+                            headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @_guard
+    async def property(self, request):
+        return web.json_response({"name": self.cloud.property_name, "doors": list(self.office.doors),
+                                  "methods": office_log.METHODS, "results": list(office_log.RESULTS)})
 
     @_guard
     async def snapshot(self, request):
@@ -269,9 +295,7 @@ class StaffApi:
     @_guard
     async def mail(self, request):
         sink = self.cloud.mail_sink
-        messages = sink.messages if sink is not None else []
-        return web.json_response([{"to": m["To"], "subject": m["Subject"], "text": m.get_body(("plain",)).get_content()}
-                                  for m in messages])
+        return web.json_response([mail_json(n, m) for n, m in enumerate(sink.messages if sink else [])][::-1])
 
     @_guard
     async def phone(self, request):

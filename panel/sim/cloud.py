@@ -76,7 +76,7 @@ class DevCloud:
         self.staff_token = staff_token or self.db.kept("staff_token", lambda: secrets.token_urlsafe(24))
         self.host, self.port = host, port
         self.secret = secret or bytes.fromhex(self.db.kept("secret", lambda: secrets.token_bytes(32).hex()))
-        self.mail_sink = MailSink(host) if smtp is None else None
+        self.mail_sink = MailSink(host, db=self.db) if smtp is None else None
         self.smtp = smtp
         self.phone_line: list[dict] = []   # calls to residents who chose to be called on the phone
         self.panel: web.WebSocketResponse | None = None

@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS invitations (id TEXT PRIMARY KEY, json TEXT NOT NULL)
 CREATE TABLE IF NOT EXISTS revocations (id TEXT PRIMARY KEY, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS log (n INTEGER PRIMARY KEY, panel TEXT NOT NULL, event_id INTEGER NOT NULL,
                                 json TEXT NOT NULL, snapshot BLOB, UNIQUE (panel, event_id));
+CREATE TABLE IF NOT EXISTS mail (n INTEGER PRIMARY KEY, raw BLOB NOT NULL);
 """
 
 
@@ -96,3 +97,10 @@ class CloudDb:
         return [(panel, event_id, {**json.loads(j), "snapshot": snapshot})
                 for panel, event_id, j, snapshot in self._rows("SELECT panel, event_id, json, snapshot FROM log "
                                                                "ORDER BY n")]
+
+    def add_mail(self, raw: bytes) -> None:
+        self._write("INSERT INTO mail (raw) VALUES (?)", raw)
+
+    def mail(self) -> list[bytes]:
+        """The messages the mail sink received (RFC 5322 bytes), in arrival order."""
+        return [raw for (raw,) in self._rows("SELECT raw FROM mail ORDER BY n")]

@@ -220,7 +220,18 @@ class Office:
         if key in self._seen_events:
             return False
         self._seen_events.add(key)
-        kept = {**entry, "panel": panel, "received_at": time.time()}
+        kept = {**entry, "panel": panel, "received_at": time.time(), "unit": self._unit_of(entry)}
         self.log.append(kept)
         self.db.add_log(panel, event_id, kept)
         return True
+
+    def _unit_of(self, entry: dict) -> str:
+        """The apartment an entry concerns, as it is when the entry arrives (a move-out later
+        does not rewrite the log): a visitor's host's, or the resident's own, found by name."""
+        invitation = self.invitations.get(str(entry.get("credential_id", "")))
+        if invitation is not None:
+            host = self.tenants.get(invitation.inviter)
+            return host.resident.unit if host else ""
+        who = str(entry.get("who", ""))
+        return next((t.resident.unit for t in self.tenants.values()
+                     if who and who in (t.resident.full_name, t.resident.display_name)), "")
