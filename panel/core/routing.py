@@ -77,6 +77,8 @@ def _own_number(phone: str) -> str:
 
 def _target(text: str) -> str:
     t = text.strip()
+    if len(t) > 200:
+        raise ContactError(f"a target of {len(t)} characters: at most 200")
     if t in OWN:
         return t
     if t.startswith(("sip:", "sips:")) and "@" in t and not re.search(r"[\s&,]", t):

@@ -272,7 +272,7 @@ def _directory(state: PanelState, view: View) -> list[Widget]:
         name = r.shown_as(view.directory.rule, unit_label=unit_label)
         detail = "" if unit_only else t("apartment", unit=r.unit)
         out.append(_button(f"resident:{r.id}", name, Rect(area.x, area.y + i * s(ROW_H), list_w, s(ROW_H - 8)),
-                           ev.CallResident(r.id, name), style="row", detail=detail))
+                           ev.CallResident(r.id, name, view.directory.plan(r)), style="row", detail=detail))
     if not results:
         out.append(Widget("no_results", "text", t("no_results"), Rect(area.x, area.y + s(40), list_w, s(80)),
                           style="muted"))

@@ -25,7 +25,23 @@ async function loadResidents() {
     const row = body.insertRow();
     cell(row, r.name);
     cell(row, r.unit);
-    cell(row, r.contact === "phone" ? `Phone ${r.phone}` : "Mobile app");
+    // Whom a call rings, editable in place: "app 20, phone" (empty: the property's default).
+    const contact = document.createElement("input");
+    contact.value = r.contact;
+    contact.placeholder = "default";
+    contact.setAttribute("aria-label", `Calls ring for ${r.name}`);
+    const save = document.createElement("button");
+    save.textContent = "Save";
+    save.className = "quiet";
+    save.setAttribute("aria-label", `Save how ${r.name} is called`);
+    save.onclick = async () => {
+      try {
+        await api("PATCH", `/api/admin/residents/${r.id}`, { contact: contact.value });
+        say(`Calls to ${r.name} ring: ${contact.value || "the default"}.`);
+      } catch (err) { say(err.message); }
+    };
+    row.insertCell().append(contact, save);
+    cell(row, [r.phone, r.sip].filter(Boolean).join(", "));
     cell(row, r.cards.join(", "));
     const button = document.createElement("button");
     button.textContent = "Move out";
@@ -58,6 +74,7 @@ async function loadSettings() {
   const form = $("settings");
   form.allow_visitors.checked = s.allow_visitors;
   form.visitor_limit_hours.value = s.visitor_limit_hours;
+  form.contact.value = s.contact;
 }
 
 async function loadLog() {
@@ -122,6 +139,7 @@ $("settings").onsubmit = async (e) => {
     await api("PUT", "/api/admin/settings", {
       allow_visitors: e.target.allow_visitors.checked,
       visitor_limit_hours: Number(e.target.visitor_limit_hours.value),
+      contact: e.target.contact.value,
     });
     say("Settings saved.");
   } catch (err) { say(err.message); }
