@@ -5,7 +5,7 @@ shuts them down in order. The parts, each in a module named for what it holds:
 - gatekeeper.Gatekeeper: keys, cards, revocations, settings, the directory;
 - access_log.AccessLogWriter: every release, refusal and alarm on disk, with a snapshot;
 - ui.touch.TouchScreen: what is drawn, and what a finger does;
-- cloud_link.CloudLink, sip_link.SipLink: calls (and sync) over the cloud's socket or SIP;
+- cloud_link.CloudLink, sip_link.SipLink, call_router.CallRouter: calls (and sync), each leg to its link;
 - facade.PanelFacade behind api.server.ApiServer: the local HTTP API.
 Shutdown (SIGINT/SIGTERM or `stop()`) relocks the door first; the store closes after the log.
 """
@@ -26,6 +26,7 @@ from hal.clock import Clock
 from . import hardware
 from .access_log import AccessLogWriter
 from .api.server import ApiServer
+from .call_router import CallRouter
 from .cloud_link import CloudLink
 from .config import Config
 from .core import effects as fx
@@ -126,7 +127,7 @@ class App:
                                              retention=Retention.of(cfg.store))
         self.gate = Gatekeeper(cfg, self.store, self.clock, spawn=self.tasks.spawn,
                                on_directory=lambda d: self.screen.redraw())
-        await self.gate.load(list((await asyncio.to_thread(load_property, cfg.property_file)).residents))
+        await self.gate.load(await asyncio.to_thread(load_property, cfg.property_file))
         self.integrations = Integrations(self)      # the events feed (events/stream), webhooks, MQTT
         self.camera = hardware.open_camera(cfg)
         self.access_log = AccessLogWriter(self.store, cfg.panel.door_id, self.clock,
@@ -156,13 +157,12 @@ class App:
 
     def _wire(self) -> None:
         """Who carries out which effect, and who hears of a state change."""
-        d, log_ = self.door, self.access_log
+        d, log_, cfg = self.door, self.access_log, self.config
         carriers = [(fx.PulseDoor, d.pulse), (fx.AbandonRelease, d.abandon),
                     (fx.LogAccess, log_.add_access), (fx.LogAccess, d.feedback), (fx.LogAccess, d.record),
                     (fx.RaiseAlarm, log_.add_alarm), (fx.RaiseAlarm, d.record)]
-        # Residents with a SIP URI are called over SIP (the SIP link's router), the rest by the cloud.
-        calls = self.sip.carriers(self.cloud) if self.sip else (self.cloud.carriers() if self.cloud else [])
-        for effect, fn in carriers + calls:
+        router = CallRouter(self.calls, self.sip and self.sip.calls, dispatch=self.dispatch, trunk=cfg.sip.trunk)
+        for effect, fn in carriers + router.carriers():
             self.shell.carry(effect, fn)
         self.shell.watch(self._on_state_changed)
 

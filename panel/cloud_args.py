@@ -29,9 +29,16 @@ def add_parser(sub, parser_class) -> None:
     move_in.add_argument("--last-name", required=True)
     move_in.add_argument("--unit", required=True)
     move_in.add_argument("--display-name", default="")
-    move_in.add_argument("--phone", help="call this phone instead of the resident's app")
+    move_in.add_argument("--phone", help="their phone number (alone: calls ring it instead of the app)")
+    move_in.add_argument("--sip", metavar="URI", help="their SIP address, sip:user@host")
+    move_in.add_argument("--contact", metavar="STEPS", help=CONTACT_HELP)
     move_in.add_argument("--card", action="append", default=[], metavar="FC:NUMBER",
                          help="an access card for the OSDP reader, as printed on it (repeat for more)")
+    contact = csub.add_parser("contact", help="show or change how a resident is called")
+    contact.add_argument("resident", metavar="RESIDENT", help="the resident's id or full name")
+    contact.add_argument("contact", metavar="STEPS", nargs="?", help=CONTACT_HELP + "; \"\" = the default")
+    contact.add_argument("--phone", help="their phone number")
+    contact.add_argument("--sip", metavar="URI", help="their SIP address, sip:user@host")
     move_out = csub.add_parser("move-out", help="remove a resident; their keys and devices stop at once")
     move_out.add_argument("resident", metavar="RESIDENT", help="the resident's id or full name (panel cloud residents)")
     invite = csub.add_parser("invite", help="invite a visitor (an e-mail with their key)")
@@ -44,7 +51,12 @@ def add_parser(sub, parser_class) -> None:
     settings = csub.add_parser("settings", help="show or change property settings")
     settings.add_argument("--allow-visitors", choices=("yes", "no"))
     settings.add_argument("--visitor-limit-hours", type=hours)
+    settings.add_argument("--contact", metavar="STEPS", help="the residents' default: " + CONTACT_HELP)
     csub.add_parser("log", help="the access log, newest first")
+
+
+CONTACT_HELP = ("whom a call rings, in order: steps separated by commas, targets rung together by &, "
+                "seconds last: \"app & sip 20, phone 30\"")
 
 
 def date_time(text: str) -> datetime:

@@ -14,7 +14,6 @@ from hal.audio import open_microphone, open_speaker
 from .call.service import CallService
 from .call.signaling import SignalingClient, check, tls_for
 from .config import Config, fingerprint_bytes
-from .core import effects as fx
 from .gatekeeper import Gatekeeper
 from .store import Store
 from .sync import CloudSync
@@ -37,13 +36,6 @@ class CloudLink:
             speaker=self.speaker, ice_servers=cfg.call.ice_servers, video_codecs=cfg.call.video_codecs,
             dispatch=dispatch, may_unlock=gate.may_unlock,
             ice_addresses=cfg.call.ice_addresses, max_video_kbps=cfg.call.max_video_kbps)
-
-    def carriers(self) -> list[tuple[type, Callable]]:
-        """The core's effects the call service carries out."""
-        calls = self.calls
-        return [(fx.StartCall, lambda e: calls.start_call(e.call_id, e.resident_id)),
-                (fx.StopCall, lambda e: calls.stop_call(e.call_id, e.reason)),
-                (fx.DoorOutcome, calls.door_outcome)]
 
     def loops(self) -> dict:
         """The long-lived loops to run, by name."""

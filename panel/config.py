@@ -174,6 +174,10 @@ class SipSection:
     # SRTP keyed by SDES (a=crypto): "optional" offers keys in RTP/AVP and encrypts if the phone
     # answers with its own; "required" offers RTP/SAVP only. Keys travel in the SDP: use with TLS.
     srtp: Literal["off", "optional", "required"] = "off"
+    # Phone numbers in residents' contacts are dialled as this SIP URI ({number}: the number,
+    # digits and a leading +), through the account's registrar: "sip:{number}@pbx.example".
+    # Empty: no trunk (numbers go to the cloud, which may call them itself).
+    trunk: str = ""
 
 
 @dataclass(frozen=True)
@@ -547,6 +551,11 @@ def _check_ranges(config: Config, source: str) -> None:
     if any(c not in "0123456789*#ABCD" for c in config.sip.door_code) or len(config.sip.door_code) > 12:
         raise ConfigError(f"{source}: 'sip.door_code' = {config.sip.door_code!r}: use up to 12 keypad keys "
                           f"(0-9, *, #, A-D), or empty for none")
+    trunk = config.sip.trunk
+    if trunk and (not trunk.startswith(("sip:", "sips:")) or "{number}" not in trunk or "@" not in trunk
+                  or trunk.replace("{number}", "").count("{") or trunk.replace("{number}", "").count("}")):
+        raise ConfigError(f"{source}: 'sip.trunk' = {trunk!r}: expected a SIP URI with {{number}} where the number "
+                          f"goes, e.g. \"sip:{{number}}@pbx.example\"")
     if config.sip.accounts and not _is_host_port(config.sip.listen):
         raise ConfigError(f"{source}: 'sip.listen' = {config.sip.listen!r}: expected host:port, e.g. \"0.0.0.0:5060\"")
     if config.mqtt.open_payload and len(config.mqtt.open_payload) < 16:

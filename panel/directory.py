@@ -23,6 +23,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from .access.cards import CardError, normalize_card
+from .core import routing
 from .files import FileProblem, read_regular
 from .text import clean_text
 
@@ -38,7 +39,9 @@ class Resident:
     unit: str
     display_name: str = ""          # overrides the property's naming rule when set
     cards: tuple[str, ...] = ()     # access cards for an OSDP reader, normalized (panel.access.cards)
-    sip: str = ""                   # a SIP URI to call them at ([sip] in the config), "" = the app
+    sip: str = ""                   # a SIP URI to call them at ([sip] in the config)
+    phone: str = ""                 # a phone number, dialled through [sip] trunk (or by the cloud)
+    contact: str = ""               # whom a call rings, in order (core/routing.py, text form); "" = the property's
 
     def __post_init__(self):
         for name, limit in LIMITS.items():
@@ -67,6 +70,7 @@ class Property:
     name: str
     residents: tuple[Resident, ...]
     doors: tuple[str, ...] = ("main",)      # the door ids its panels guard (panel.door_id)
+    contact: str = ""                       # the residents' default contact (core/routing.py, text form)
 
 
 class PropertyError(Exception):
@@ -95,13 +99,15 @@ def load_property(path: str | Path) -> Property:
                                 last_name=str(r["last_name"]), unit=str(r["unit"]),
                                 display_name=str(r.get("display_name", "")),
                                 cards=tuple(normalize_card(str(c)) for c in r.get("cards", [])),
-                                sip=str(r.get("sip", "")))
+                                sip=str(r.get("sip", "")), phone=str(r.get("phone", "")),
+                                contact=contact_text(r.get("contact")))
         except (KeyError, TypeError) as e:
             raise PropertyError(f"{p}: resident #{i} lacks {e}") from None
-        except CardError as e:
+        except (CardError, routing.ContactError) as e:
             raise PropertyError(f"{p}: resident #{i}: {e}") from None
-        if resident.sip and not resident.sip.startswith(("sip:", "sips:")):
-            raise PropertyError(f"{p}: resident #{i}: sip = {resident.sip!r}: expected a SIP URI, sip:user@host")
+        problem = sip_problem(resident.sip) or phone_problem(resident.phone)
+        if problem:
+            raise PropertyError(f"{p}: resident #{i}: {problem}")
         if resident.id in seen:
             raise PropertyError(f"{p}: resident id {resident.id!r} appears twice")
         seen.add(resident.id)
@@ -113,8 +119,32 @@ def load_property(path: str | Path) -> Property:
     doors = info.get("doors", ["main"])
     if not isinstance(doors, list) or not doors or not all(isinstance(d, str) and d for d in doors):
         raise PropertyError(f"{p}: [property] doors must be a list of door ids such as [\"main\"]")
+    try:
+        contact = contact_text(info.get("contact"))
+    except routing.ContactError as e:
+        raise PropertyError(f"{p}: [property] contact: {e}") from None
     return Property(id=str(info.get("id", p.stem)), name=str(info.get("name", p.stem)),
-                    residents=tuple(residents), doors=tuple(doors))
+                    residents=tuple(residents), doors=tuple(doors), contact=contact)
+
+
+def contact_text(value) -> str:
+    """A contact (text or steps, from a property file, the office, the cloud) in its text
+    form; ContactError says what is wrong with it."""
+    return routing.text(routing.parse(value))
+
+
+def sip_problem(uri: str) -> str:
+    if uri and (not uri.startswith(("sip:", "sips:")) or "@" not in uri or len(uri) > 200 or " " in uri):
+        return f"sip = {uri!r}: expected a SIP URI, sip:user@host"
+    return ""
+
+
+def phone_problem(phone: str) -> str:
+    try:
+        phone and routing.number(phone)
+    except routing.ContactError as e:
+        return f"phone: {e}"
+    return ""
 
 
 def fold(text: str) -> str:
@@ -161,8 +191,12 @@ class Directory:
     among all residents.
     """
 
-    def __init__(self, residents: list[Resident] | tuple[Resident, ...], rule: str = "full"):
+    def __init__(self, residents: list[Resident] | tuple[Resident, ...], rule: str = "full", *,
+                 contact: str = "", sip_calls: bool = False, trunk: bool = False):
+        """contact: the property's default (text form); sip_calls: the panel makes SIP calls,
+        trunk: and dials phone numbers through a trunk ([sip] in the config)."""
         self.rule = rule
+        self.contact, self.sip_calls, self.trunk = contact, sip_calls, trunk
         self.residents = sorted(residents, key=lambda r: (fold(r.last_name), fold(r.first_name), r.unit, r.id))
         self._by_id = {r.id: r for r in self.residents}
         self._by_card = {card: r for r in self.residents for card in r.cards}
@@ -186,6 +220,16 @@ class Directory:
 
     def card_owner(self, number: str) -> Resident | None:
         return self._by_card.get(number)
+
+    def plan(self, resident: Resident) -> tuple[routing.PlanStep, ...]:
+        """Whom a call to this resident rings, step by step (core/routing.py)."""
+        def parsed(text: str):
+            try:
+                return routing.parse(text)
+            except routing.ContactError:    # checked where it came in; never a reason not to call
+                return ()
+        return routing.plan(parsed(resident.contact), parsed(self.contact), sip=resident.sip, phone=resident.phone,
+                            sip_calls=self.sip_calls, trunk=self.trunk)
 
     def search(self, query: str, limit: int = 50) -> list[Resident]:
         """Residents matching every typed word, best first: whole words, then word

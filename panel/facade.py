@@ -42,7 +42,10 @@ class PanelFacade:
         if s.screen in (Screen.CALLING, Screen.IN_CALL):
             call = {"id": s.call_id, "resident_id": s.resident_id, "resident": s.resident_name,
                     "state": "in_call" if s.screen is Screen.IN_CALL else ("ringing" if s.ringing else "calling"),
-                    "device": s.device or None, "via": s.ring_via or None}
+                    "device": s.device or None, "via": s.ring_via or None,
+                    # The contact's step ringing now (1 = the first) and what it rings (core/routing.py).
+                    "step": s.step + 1, "targets": [{"kind": leg.target.kind, "address": leg.target.address}
+                                                    for leg in s.legs]}
         contact = "unknown" if s.door_open is None else ("open" if s.door_open else "closed")
         return {
             "panel": {"name": cfg.panel.name, "door_id": cfg.panel.door_id, "version": __version__,

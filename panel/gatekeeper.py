@@ -20,7 +20,7 @@ from .access import ReplayGuard, load_trusted_keys, verify
 from .access.cards import check_card
 from .config import Config
 from .core import events as ev
-from .directory import Directory, Resident
+from .directory import Directory, Property, Resident
 from .shell import supervised
 from .store import Store
 from .trusted_time import META_KEY, PERSIST_SECONDS, TrustedTime
@@ -40,19 +40,25 @@ class Gatekeeper:
         self.trusted_keys = load_trusted_keys(config.access.trusted_keys)
         self.allow_visitors = config.access.allow_visitors          # the cloud's settings win once known
         self.visitor_limit_hours = config.access.visitor_limit_hours
+        self.contact = ""                           # the residents' default contact: the property's, then the cloud's
+        self.sip_calls, self.trunk = bool(config.sip.accounts), bool(config.sip.accounts and config.sip.trunk)
         self.directory = Directory([])
         self.revoked: set[str] = set()              # mirrors the store's revocations, for a fast check
         self.replay = ReplayGuard()
         self.time = TrustedTime(clock)              # the last trusted time comes from the store in load()
 
-    async def load(self, residents: list[Resident]) -> None:
-        """Start-up: the property file's residents, then what the store kept."""
-        await asyncio.to_thread(self.store.replace_residents, residents)
-        self.directory = Directory(await asyncio.to_thread(self.store.residents), self.display_order)
+    async def load(self, prop: Property) -> None:
+        """Start-up: the property file's residents until the cloud has sent its directory
+        (the store keeps the cloud's from then on, offline and across restarts: the contacts
+        and SIP URIs the office set), then the settings the store kept."""
+        self.contact = prop.contact
+        if await asyncio.to_thread(self.store.get_meta, "directory_from") != "cloud":
+            await asyncio.to_thread(self.store.replace_residents, list(prop.residents))
         self.revoked = await asyncio.to_thread(self.store.revocations)
         saved = await asyncio.to_thread(self.store.get_meta, "settings")
         if saved:
             self._apply_settings(json.loads(saved))
+        self.directory = self._directory(await asyncio.to_thread(self.store.residents))
         self.time = TrustedTime(self.clock, TrustedTime.parse(await asyncio.to_thread(self.store.get_meta, META_KEY)))
         self.spawn(supervised("trusted time", self._keep_trusted_time, self.clock))
 
@@ -106,9 +112,13 @@ class Gatekeeper:
         await asyncio.to_thread(self.store.revoke, credential_id, reason)
 
     # -- from the cloud -----------------------------------------------------------------------
+    def _directory(self, residents: list[Resident]) -> Directory:
+        return Directory(residents, self.display_order, contact=self.contact, sip_calls=self.sip_calls,
+                         trunk=self.trunk)
+
     def on_directory(self, residents: list[Resident]) -> None:
-        self.directory = Directory(residents, self.display_order)
-        self.spawn(asyncio.to_thread(self.store.replace_residents, residents))
+        self.directory = self._directory(residents)
+        self.spawn(self._keep_directory(residents))
         log.info("directory from the cloud: %d residents", len(residents))
         self.on_directory_changed(self.directory)
 
@@ -116,10 +126,18 @@ class Gatekeeper:
         for credential_id in set(ids) - self.revoked:
             self.spawn(self.revoke(credential_id, "cloud"))
 
+    async def _keep_directory(self, residents: list[Resident]) -> None:
+        await asyncio.to_thread(self.store.replace_residents, residents)
+        await asyncio.to_thread(self.store.set_meta, "directory_from", "cloud")
+
     def on_settings(self, settings: dict) -> None:
         self._apply_settings(settings)
+        if "contact" in settings:
+            self.directory = self._directory(self.directory.residents)
+            self.on_directory_changed(self.directory)
         self.spawn(asyncio.to_thread(self.store.set_meta, "settings", json.dumps(settings)))
 
     def _apply_settings(self, settings: dict) -> None:
         self.allow_visitors = settings.get("allow_visitors", self.allow_visitors)
         self.visitor_limit_hours = settings.get("visitor_limit_hours", self.visitor_limit_hours)
+        self.contact = settings.get("contact", self.contact)

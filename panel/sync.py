@@ -24,7 +24,8 @@ from collections.abc import Callable
 
 from .access.cards import CardError, normalize_card
 from .call.signaling import MAX_ID, say
-from .directory import Resident
+from .core import routing
+from .directory import Resident, contact_text, phone_problem, sip_problem
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ MAX_VISITOR_HOURS = 24 * 366            # as [access] visitor_limit_hours
 class CloudSync:
     # The fields read from each type of message, and their types (see call.signaling.check).
     FIELDS = {"directory": {"residents": list}, "revocations": {"ids": list},
-              "settings": {"allow_visitors": bool, "visitor_limit_hours": (int, float)},
+              "settings": {"allow_visitors": bool, "visitor_limit_hours": (int, float), "contact": (str, list)},
               "event_ack": {"id": int}}
     TYPES = frozenset(FIELDS)
 
@@ -91,6 +92,12 @@ class CloudSync:
             hours = m.get("visitor_limit_hours")
             if isinstance(hours, (int, float)) and not isinstance(hours, bool) and 0 < hours <= MAX_VISITOR_HOURS:
                 settings["visitor_limit_hours"] = float(hours)
+            if "contact" in m:
+                try:
+                    settings["contact"] = contact_text(m["contact"])
+                except routing.ContactError as e:
+                    self.signaling.complain("contact", "cloud sent a default contact that cannot be used (%s); "
+                                            "the old kept", e)
             self.on_settings(settings)
 
     async def run(self) -> None:
@@ -225,7 +232,31 @@ def _residents(raw, complain=say) -> list[Resident] | None:
             complain("directory", "cloud sent a directory entry %s; directory update ignored, the old kept", problem)
             return None
         out.append(Resident(id=str(r["id"]), first_name=r.get("first_name", ""), last_name=r["last_name"],
-                            unit=r["unit"], display_name=r.get("display_name", ""), cards=_cards(r, taken, complain)))
+                            unit=r["unit"], display_name=r.get("display_name", ""), cards=_cards(r, taken, complain),
+                            **_reach(r, complain)))
+    return out
+
+
+def _reach(resident: dict, complain=say) -> dict:
+    """How a resident from the cloud is called: their SIP URI, phone number and contact; one
+    the panel cannot use is left out, loudly (the resident is still listed, called by the default)."""
+    out = {}
+    sip, phone, contact = resident.get("sip") or "", resident.get("phone") or "", resident.get("contact") or ""
+    problem = sip_problem(sip) if isinstance(sip, str) else "sip is not a string"
+    if problem:
+        complain("sip", "cloud directory, resident %s: %s; left out", resident.get("id"), problem)
+    else:
+        out["sip"] = sip
+    problem = phone_problem(phone) if isinstance(phone, str) and len(phone) <= MAX_ID else "phone is not a number"
+    if problem:
+        complain("phone", "cloud directory, resident %s: %s; left out", resident.get("id"), problem)
+    else:
+        out["phone"] = phone
+    try:
+        out["contact"] = contact_text(contact)
+    except routing.ContactError as e:
+        complain("contact", "cloud directory, resident %s: contact %s; the property's default used",
+                 resident.get("id"), e)
     return out
 
 

@@ -219,7 +219,7 @@ async def main(calls: int, cpu_windows: int, cpu_seconds: float) -> None:
                                                                 registrar=kamailio.host)],
                                     listen="127.0.0.1:0", door_code="9")
             p = await start_panel(config)
-            await until(lambda: p.app.state.cloud_online, timeout=10, what="panel registered")
+            await until(lambda: p.app.state.sip_online, timeout=10, what="panel registered")
             results = [await one_call(p, olivia, tmp, n, released) for n in range(calls + 1)][1:]
         finally:
             unsubscribe()

@@ -24,7 +24,8 @@ import numpy as np  # noqa: E402
 
 from hal.scenes import DoorwayScene  # noqa: E402
 from panel.config import Config  # noqa: E402
-from panel.core.machine import Screen, initial_state  # noqa: E402
+from panel.core.machine import Leg, Screen, initial_state  # noqa: E402
+from panel.core.routing import Target  # noqa: E402
 from panel.directory import Directory, load_property  # noqa: E402
 from panel.ui.display import Display  # noqa: E402
 from panel.ui.layout import View  # noqa: E402
@@ -39,8 +40,12 @@ def scenes():
         "home": base,
         "home-offline": replace(base, cloud_online=False),
         "directory": replace(base, screen=Screen.DIRECTORY, query="smi"),
-        "calling": replace(base, screen=Screen.CALLING, resident_name="Olivia Smith", ringing=True),
-        "connecting": replace(base, screen=Screen.CALLING, resident_name="Olivia Smith"),
+        "calling": replace(base, screen=Screen.CALLING, resident_name="Olivia Smith", ringing=True,
+                           legs=(Leg("call-1", Target()),)),
+        "calling-phone": replace(base, screen=Screen.CALLING, resident_name="Olivia Smith", ringing=True, step=1,
+                                 legs=(Leg("call-1.2", Target("phone", "+442079460000", "sip")),)),
+        "connecting": replace(base, screen=Screen.CALLING, resident_name="Olivia Smith",
+                              legs=(Leg("call-1", Target()),)),
         "in-call": replace(base, screen=Screen.IN_CALL, resident_name="Olivia Smith", entered_at=-42),
         "declined": replace(base, screen=Screen.CALL_ENDED, resident_name="Olivia Smith", resident_id="r01",
                             message="declined"),

@@ -58,9 +58,11 @@ class CallService:
         self._tasks: set[asyncio.Task] = set()
 
     # -- from the core ------------------------------------------------------------------
-    def start_call(self, call_id: str, resident_id: str) -> None:
+    def start_call(self, call_id: str, resident_id: str, target: str = "app", phone: str = "") -> None:
+        """Ring the resident's app (target "app"), or have the cloud call their phone number."""
         self.calls_started += 1
-        self._send({"type": "call", "call_id": call_id, "resident_id": resident_id, "from": self.door_name},
+        extra = {"target": "phone", "phone": phone} if target == "phone" else {"target": "app"}
+        self._send({"type": "call", "call_id": call_id, "resident_id": resident_id, "from": self.door_name, **extra},
                    failed=lambda: self.dispatch(ev.CallFailed(call_id, "unavailable")))
 
     def stop_call(self, call_id: str, reason: str) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .routing import Target
+
 
 class Effect:
     pass
@@ -21,7 +23,7 @@ class PulseDoor(Effect):
 class LogAccess(Effect):
     """One access-log entry; the shell adds the time, the door and a camera snapshot."""
     granted: bool
-    method: str                 # qr | call | app | api | exit
+    method: str                 # qr | card | call (the app in a call) | sip | phone | app | api | exit
     who: str = ""
     reason: str = ""            # refusal reason code, empty when granted; door_not_released:
                                 #   granted by the rules, the relay did not confirm the release
@@ -61,8 +63,10 @@ class DoorOutcome(Effect):
 
 @dataclass(frozen=True)
 class StartCall(Effect):
+    """Ring one target (one leg of a call: call_id is the leg's id)."""
     call_id: str
     resident_id: str
+    target: Target = Target()       # the app by default
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,8 @@ class Scroll(Event):
 class CallResident(Event):
     resident_id: str
     name: str               # as shown to the visitor
+    plan: tuple = ()        # core.routing.PlanStep's: whom to ring, in what order (the directory's
+                            # Directory.plan); empty: the resident's app
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,9 @@ class CallAgain(Event):
 # -- the call service ---------------------------------------------------------------
 @dataclass(frozen=True)
 class CallRinging(Event):
+    """A leg of the call rings (call_id: the leg's id, core.machine.Leg)."""
     call_id: str
-    via: str = "app"        # "app": the resident's devices ring; "phone": their phone line is called
+    via: str = "app"        # "app": the resident's devices ring; "sip": their SIP phone; "phone": their number
 
 
 @dataclass(frozen=True)
@@ -170,4 +173,10 @@ class ReleaseInterrupted(Event):
 
 @dataclass(frozen=True)
 class CloudLink(Event):
+    online: bool
+
+
+@dataclass(frozen=True)
+class SipLink(Event):
+    """SIP calls can be placed (an account registered, or one for direct calls), or not."""
     online: bool

@@ -24,6 +24,7 @@ from hal import events as hw
 from . import door
 from . import effects as fx
 from . import events as ev
+from .routing import APP_ONLY, PlanStep, Target
 
 
 class Screen(StrEnum):
@@ -70,6 +71,15 @@ class Release:
     message: str = ""                   # that screen's message (the holder's name)
     call_id: str = ""                   # the call that asked, or that a key shown during it ends
     device: str = ""                    # the resident's device that asked (call, app)
+    leg: str = ""                       # the leg of the call whose device asked (a resident's Open Door)
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One target a call rings: its own id towards the call services (the first leg's is
+    the call's id, the others `call-N.k`), and what it rings."""
+    id: str
+    target: Target
 
 
 @dataclass(frozen=True)
@@ -83,12 +93,17 @@ class PanelState:
     resident_name: str = ""
     call_id: str = ""
     call_seq: int = 0                   # makes call ids unique within a run
+    plan: tuple[PlanStep, ...] = ()     # the resident's steps (core/routing.py), kept for Call again
+    step: int = 0                       # the step ringing now
+    legs: tuple[Leg, ...] = ()          # the step's legs still ringing; in a call, the one that answered
+    leg_seq: int = 0
     ringing: bool = False
-    ring_via: str = ""                  # "app" or "phone" once ringing
+    ring_via: str = ""                  # "app", "sip" or "phone" once ringing
     device: str = ""                    # the device that accepted the call
     message: str = ""                   # reason code or holder name on message screens
     door_fault: str = ""                # non-empty while the relay is unreachable
-    cloud_online: bool = False
+    cloud_online: bool = False          # the cloud's link: the app (and the cloud's phone line) reachable
+    sip_online: bool = False            # a SIP account registered, or one for direct calls
     # The door (core/door.py): what the strike and the contact last said.
     door_released: bool = False
     door_locked_at: float = float("-inf")   # when the strike last relocked after a release
@@ -106,6 +121,20 @@ class PanelState:
         times = [t for t in (self.deadline, self.held_deadline) if t is not None]
         times += [r.deadline for r in self.releases]
         return min(times) if times else None
+
+    @property
+    def calls_available(self) -> bool:
+        return self.cloud_online or self.sip_online
+
+    @property
+    def links(self) -> frozenset[str]:
+        """The links up: which targets can be rung now."""
+        return frozenset(k for k, up in (("cloud", self.cloud_online), ("sip", self.sip_online)) if up)
+
+    @property
+    def held_leg(self) -> Leg | None:
+        """In a call: the leg that answered (only its device may open the door)."""
+        return self.legs[0] if self.screen is Screen.IN_CALL and self.legs else None
 
     @property
     def home(self) -> Screen:
@@ -132,13 +161,52 @@ def _go(state: PanelState, screen: Screen, now: float, deadline: float | None, *
 
 
 def _go_home(state: PanelState, now: float) -> PanelState:
-    return _go(state, state.home, now, None, query="", scroll=0, resident_id="",
+    return _go(state, state.home, now, None, query="", scroll=0, resident_id="", plan=(), legs=(),
                resident_name="", call_id="", ringing=False, ring_via="", device="", message="")
 
 
 def _message(state: PanelState, screen: Screen, now: float, rules: Rules, message: str) -> PanelState:
     return _go(state, screen, now, now + rules.message_seconds, message=message,
-               call_id="", ringing=False, ring_via="", device="")
+               call_id="", legs=(), ringing=False, ring_via="", device="")
+
+
+def _stop_legs(state: PanelState, reason: str, keep: str = "") -> list[fx.Effect]:
+    return [fx.StopCall(leg.id, reason) for leg in state.legs if leg.id != keep]
+
+
+def _leg(state: PanelState, event) -> Leg | None:
+    """The ringing leg an event from a call service is about (None: not this call's)."""
+    if state.screen is not Screen.CALLING:
+        return None
+    return next((leg for leg in state.legs if leg.id == event.call_id), None)
+
+
+def _ring_step(state: PanelState, first: int, now: float, rules: Rules) -> Result | None:
+    """Ring the first step from `first` on with a target on a link that is up: its legs
+    start at once, its ring time runs. None when no step is left."""
+    for i in range(first, len(state.plan)):
+        targets = [t for t in state.plan[i].targets if t.link in state.links]
+        if targets:
+            break
+    else:
+        return None
+    n, legs = state.leg_seq, []
+    for target in targets:
+        n += 1
+        legs.append(Leg(state.call_id if n == 1 else f"{state.call_id}.{n}", target))
+    seconds = state.plan[i].seconds or rules.ring_timeout_seconds
+    new = _go(state, Screen.CALLING, now, now + seconds, step=i, legs=tuple(legs), leg_seq=n,
+              ringing=False, ring_via="", device="", message="")
+    return new, [fx.StartCall(leg.id, state.resident_id, leg.target) for leg in legs]
+
+
+def _next_step(state: PanelState, now: float, rules: Rules, reason: str, stops: list[fx.Effect]) -> Result:
+    """Nobody answered this step (its time ran out, or every leg failed): the next step, or the end."""
+    nxt = _ring_step(state, state.step + 1, now, rules)
+    if nxt is None:
+        return _message(state, Screen.CALL_ENDED, now, rules, reason), stops
+    new, starts = nxt
+    return new, [*stops, *starts]
 
 
 def _ignore(state: PanelState, event: ev.Event, why: str = "not expected on this screen") -> Result:
@@ -156,11 +224,11 @@ def _tick(state: PanelState, event: ev.Tick, now: float, rules: Rules) -> Result
     if state.deadline is None or now < state.deadline:
         return state, alarms
     if state.screen is Screen.CALLING:
-        return (_message(state, Screen.CALL_ENDED, now, rules, "no_answer"),
-                [*alarms, fx.StopCall(state.call_id, "no_answer")])
+        new, effects = _next_step(state, now, rules, "no_answer", _stop_legs(state, "no_answer"))
+        return new, [*alarms, *effects]
     if state.screen is Screen.IN_CALL:
         return (_message(state, Screen.CALL_ENDED, now, rules, "time_limit"),
-                [*alarms, fx.StopCall(state.call_id, "time_limit")])
+                [*alarms, *_stop_legs(state, "time_limit")])
     return _go_home(state, now), alarms
 
 
@@ -174,7 +242,7 @@ def _open_directory(state: PanelState, event: ev.OpenDirectory, now: float, rule
     if state.screen in HOME_SCREENS or state.screen in MESSAGE_SCREENS:
         keep = state.query if state.screen is Screen.CALL_ENDED else ""
         return _go(state, Screen.DIRECTORY, now, now + rules.idle_seconds, query=keep, scroll=0,
-                   message="", call_id="", ringing=False, device=""), []
+                   message="", call_id="", legs=(), ringing=False, device=""), []
     return _ignore(state, event)
 
 
@@ -206,79 +274,90 @@ def _scroll(state: PanelState, event: ev.Scroll, now: float, rules: Rules) -> Re
 def _call_resident(state: PanelState, event: ev.CallResident, now: float, rules: Rules) -> Result:
     if state.screen is not Screen.DIRECTORY:
         return _ignore(state, event)
-    return _place_call(state, event.resident_id, event.name, now, rules)
+    return _place_call(state, event.resident_id, event.name, event.plan or APP_ONLY, now, rules)
 
 
-def _place_call(state: PanelState, resident_id: str, name: str, now: float, rules: Rules) -> Result:
-    state = replace(state, resident_id=resident_id, resident_name=name)
-    if not state.cloud_online:
-        return _message(state, Screen.CALL_ENDED, now, rules, "unavailable"), []
+def _place_call(state: PanelState, resident_id: str, name: str, plan: tuple[PlanStep, ...], now: float,
+                rules: Rules) -> Result:
+    """Ring the plan's first step that can be rung now (its targets' links up); none: unavailable."""
+    state = replace(state, resident_id=resident_id, resident_name=name, plan=plan)
     seq = state.call_seq + 1
-    call_id = f"call-{seq}"
-    new = _go(state, Screen.CALLING, now, now + rules.ring_timeout_seconds,
-              call_id=call_id, call_seq=seq, ringing=False, device="", message="")
-    return new, [fx.StartCall(call_id, resident_id)]
+    placed = _ring_step(replace(state, call_id=f"call-{seq}", call_seq=seq, leg_seq=0), 0, now, rules)
+    if placed is None:
+        return _message(state, Screen.CALL_ENDED, now, rules, "unavailable"), []
+    return placed
 
 
 def _call_again(state: PanelState, event: ev.CallAgain, now: float, rules: Rules) -> Result:
     if state.screen is not Screen.CALL_ENDED or not state.resident_id:
         return _ignore(state, event)
-    return _place_call(state, state.resident_id, state.resident_name, now, rules)
+    return _place_call(state, state.resident_id, state.resident_name, state.plan or APP_ONLY, now, rules)
 
 
 def _cancel_call(state: PanelState, event: ev.CancelCall, now: float, rules: Rules) -> Result:
     if state.screen is not Screen.CALLING:
         return _ignore(state, event)
-    back = _go(state, Screen.DIRECTORY, now, now + rules.idle_seconds, call_id="",
+    back = _go(state, Screen.DIRECTORY, now, now + rules.idle_seconds, call_id="", legs=(),
                ringing=False, device="")
-    return back, [fx.StopCall(state.call_id, "cancelled")]
+    return back, _stop_legs(state, "cancelled")
 
 
 def _end_call(state: PanelState, event: ev.EndCall, now: float, rules: Rules) -> Result:
     if state.screen is not Screen.IN_CALL:
         return _ignore(state, event)
-    return _go_home(state, now), [fx.StopCall(state.call_id, "visitor_hung_up")]
-
-
-def _for_this_call(state: PanelState, event, *screens: Screen) -> bool:
-    return state.screen in screens and event.call_id == state.call_id
+    return _go_home(state, now), _stop_legs(state, "visitor_hung_up")
 
 
 def _call_ringing(state: PanelState, event: ev.CallRinging, now: float, rules: Rules) -> Result:
-    if not _for_this_call(state, event, Screen.CALLING):
+    if _leg(state, event) is None:
         return _ignore(state, event, "not the call being placed")
     return replace(state, ringing=True, ring_via=event.via), []
 
 
 def _call_accepted(state: PanelState, event: ev.CallAccepted, now: float, rules: Rules) -> Result:
-    if not _for_this_call(state, event, Screen.CALLING):
+    """The first to answer takes the call; the step's other legs stop ringing."""
+    leg = _leg(state, event)
+    if leg is None:
         return _ignore(state, event, "not the call being placed")
-    return _go(state, Screen.IN_CALL, now, now + rules.max_call_seconds, device=event.device,
-               ringing=False), []
+    return (_go(state, Screen.IN_CALL, now, now + rules.max_call_seconds, device=event.device, legs=(leg,),
+                ringing=False), _stop_legs(state, "answered_elsewhere", keep=leg.id))
 
 
 def _call_declined(state: PanelState, event: ev.CallDeclined, now: float, rules: Rules) -> Result:
-    if not _for_this_call(state, event, Screen.CALLING):
+    """The resident said no: the whole call ends, whatever steps were left."""
+    leg = _leg(state, event)
+    if leg is None:
         return _ignore(state, event, "not the call being placed")
-    return _message(state, Screen.CALL_ENDED, now, rules, "declined"), []
+    return _message(state, Screen.CALL_ENDED, now, rules, "declined"), _stop_legs(state, "declined", keep=leg.id)
 
 
 def _call_gone(state: PanelState, event: ev.CallEnded | ev.CallFailed, now: float, rules: Rules) -> Result:
-    if not _for_this_call(state, event, *CALL_SCREENS):
+    held = state.held_leg
+    if held is not None and event.call_id == held.id:
+        return _message(state, Screen.CALL_ENDED, now, rules, event.reason), []
+    leg = _leg(state, event)
+    if leg is None:
         return _ignore(state, event, "not the active call")
-    return _message(state, Screen.CALL_ENDED, now, rules, event.reason), []
+    # One leg could not ring (no device, not registered, busy line): the others ring on;
+    # when none is left the next step rings at once.
+    rest = tuple(other for other in state.legs if other.id != leg.id)
+    if rest:
+        return replace(state, legs=rest), []
+    return _next_step(state, now, rules, event.reason, [])
 
 
 def _door_open_requested(state: PanelState, event: ev.DoorOpenRequested, now: float, rules: Rules) -> Result:
     if event.method == "call":
         # Only the device holding the active call may open the door, and only while it holds it.
-        if not (state.screen is Screen.IN_CALL and event.call_id == state.call_id
-                and event.device == state.device):
+        held = state.held_leg
+        if not (held is not None and event.call_id == held.id and event.device == state.device):
             return state, [fx.LogAccess(False, "call", event.who, "not_in_call"),
                            fx.Ignored(type(event).__name__, state.screen.value, "device not in the active call")]
         who = event.who or state.resident_name
-        return _release(state, now, rules, Release("", "call", who, screen=Screen.DOOR_OPEN, message=who,
-                                                   call_id=state.call_id, device=event.device or ""))
+        # Logged by what answered: the app ("call"), a SIP phone ("sip"), a phone number ("phone").
+        return _release(state, now, rules, Release("", held.target.method, who, screen=Screen.DOOR_OPEN,
+                                                   message=who, call_id=state.call_id,
+                                                   device=event.device or "", leg=held.id))
     if event.method == "exit" or state.screen in CALL_SCREENS:
         # The exit button is inside the building, and a call on screen stays on screen.
         return _release(state, now, rules, Release("", event.method, event.who, device=event.device or ""))
@@ -346,12 +425,12 @@ def _settle(state: PanelState, releases: list[Release], now: float, rules: Rules
 def _opened(state: PanelState, release: Release, now: float, rules: Rules) -> Result:
     r = release
     effects: list[fx.Effect] = [fx.LogAccess(True, r.method, r.who, "", r.credential_id, release_id=r.id),
-                                fx.DoorOutcome(r.id, r.method, True, r.call_id, r.device)]
+                                fx.DoorOutcome(r.id, r.method, True, r.leg or r.call_id, r.device)]
     in_call = state.screen in CALL_SCREENS
     if r.screen is None or (in_call and state.call_id != r.call_id):
         return state, effects           # the exit button, or a call placed since: the screen stays
     if in_call:
-        effects.append(fx.StopCall(state.call_id, "door_opened" if r.method == "call" else "access_granted"))
+        effects += _stop_legs(state, "door_opened" if r.leg else "access_granted")
     return _message(state, r.screen, now, rules, r.message), effects
 
 
@@ -359,7 +438,7 @@ def _not_opened(state: PanelState, release: Release, now: float, rules: Rules, e
     r = release
     effects: list[fx.Effect] = [
         fx.LogAccess(False, r.method, r.who, "door_not_released", r.credential_id, detail=error, release_id=r.id),
-        fx.DoorOutcome(r.id, r.method, False, r.call_id, r.device, error)]
+        fx.DoorOutcome(r.id, r.method, False, r.leg or r.call_id, r.device, error)]
     if r.screen is None:
         return state, effects           # the exit button, or asked during a call: the screen stays
     if state.screen is Screen.IN_CALL and state.call_id == r.call_id:
@@ -404,6 +483,10 @@ def _cloud_link(state: PanelState, event: ev.CloudLink, now: float, rules: Rules
     return replace(state, cloud_online=event.online), []
 
 
+def _sip_link(state: PanelState, event: ev.SipLink, now: float, rules: Rules) -> Result:
+    return replace(state, sip_online=event.online), []
+
+
 _HANDLERS = {
     ev.Tick: _tick,
     ev.Touched: _touched,
@@ -429,6 +512,7 @@ _HANDLERS = {
     hw.RelayFaulted: _relay_faulted,
     hw.RelayRecovered: _relay_recovered,
     ev.CloudLink: _cloud_link,
+    ev.SipLink: _sip_link,
     **door.HANDLERS,
     hw.StrikeReleased: _strike_released,        # the door's rule, then the releases it confirms
 }

@@ -3,11 +3,14 @@ the staff page, residents inviting visitors, and the visitor's activation page.
 
     GET    /api/admin/residents                     list
     POST   /api/admin/residents                     move in  {first_name, last_name, unit, display_name?,
-                                                              contact: "app"|"phone", phone?, cards?}
+                                                              contact?, phone?, sip?, cards?}
+    PATCH  /api/admin/residents/{id}                how they are called {contact?, phone?, sip?}
     DELETE /api/admin/residents/{id}                move out
+      contact: whom a call rings, in order (panel/core/routing.py): text, "app 20, phone", or steps,
+      [{"ring": ["app", "sip"], "seconds": 20}, {"ring": ["phone"]}]; "" = the property's default
     GET    /api/admin/invitations                   list
     POST   /api/admin/invitations                   invite   {name, email, from, until, doors?}
-    GET    /api/admin/settings | PUT {allow_visitors?, visitor_limit_hours?}
+    GET    /api/admin/settings | PUT {allow_visitors?, visitor_limit_hours?, contact? (the default)}
     GET    /api/admin/property                      name, doors, and the log's methods and results in words
     GET    /api/admin/log?result=&method=&door=&from=&until=&q=   access log, newest first (office_log.py)
     GET    /api/admin/log.csv?...same filters...    the same as a CSV download
@@ -52,7 +55,7 @@ def add_routes(app: web.Application, cloud: "DevCloud") -> None:
     app.add_routes([
         web.get("/admin", api.page),
         web.get("/api/admin/residents", api.residents), web.post("/api/admin/residents", api.move_in),
-        web.delete("/api/admin/residents/{id}", api.move_out),
+        web.delete("/api/admin/residents/{id}", api.move_out), web.patch("/api/admin/residents/{id}", api.reach),
         web.get("/api/admin/invitations", api.invitations), web.post("/api/admin/invitations", api.invite),
         web.get("/api/admin/settings", api.get_settings), web.put("/api/admin/settings", api.put_settings),
         web.get("/api/admin/property", api.property),
@@ -140,12 +143,21 @@ class StaffApi:
         b = await self._body(request)
         tenant = self.office.move_in(first_name=str(b.get("first_name", "")), last_name=str(b.get("last_name", "")),
                                      unit=str(b.get("unit", "")), display_name=str(b.get("display_name", "")),
-                                     contact=str(b.get("contact", "app")), phone=str(b.get("phone", "")),
-                                     cards=_card_list(b.get("cards")))
+                                     contact=b.get("contact", ""), phone=str(b.get("phone", "")),
+                                     sip=str(b.get("sip", "")), cards=_card_list(b.get("cards")))
         await self.cloud.push_directory()
         out = tenant.to_json()
         out["app_link"] = self.cloud.app_link(tenant.resident.id)
         return web.json_response(out, status=201)
+
+    @_guard
+    async def reach(self, request):
+        b = await self._body(request)
+        tenant = self.office.set_contact(request.match_info["id"], contact=b.get("contact"),
+                                         phone=None if b.get("phone") is None else str(b["phone"]),
+                                         sip=None if b.get("sip") is None else str(b["sip"]))
+        await self.cloud.push_directory()
+        return web.json_response(tenant.to_json())
 
     @_guard
     async def move_out(self, request):
@@ -244,7 +256,8 @@ class StaffApi:
 
     def _settings(self) -> web.Response:
         s = self.office.settings
-        return web.json_response({"allow_visitors": s.allow_visitors, "visitor_limit_hours": s.visitor_limit_hours})
+        return web.json_response({"allow_visitors": s.allow_visitors, "visitor_limit_hours": s.visitor_limit_hours,
+                                  "contact": s.contact})
 
     @_guard
     async def put_settings(self, request):
@@ -256,7 +269,7 @@ class StaffApi:
             if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0 < hours <= 24 * 365:
                 raise OfficeError("visitor_limit_hours must be a number of hours above 0")
             hours = float(hours)
-        self.office.set_settings(allow_visitors=allow, visitor_limit_hours=hours)
+        self.office.set_settings(allow_visitors=allow, visitor_limit_hours=hours, contact=b.get("contact"))
         await self.cloud.push_settings()
         return self._settings()
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from aiohttp import WSCloseCode, web
 
 from .. import trace
+from ..core import routing
 from ..directory import Resident, load_property
 from . import admin
 from .issuer import DevIssuer
@@ -70,7 +71,7 @@ class DevCloud:
         prop = load_property(property_file)
         self.property_name = prop.name
         self.db = CloudDb(state_file)
-        self.office = Office.load(self.db, prop.residents, prop.doors)
+        self.office = Office.load(self.db, prop.residents, prop.doors, contact=prop.contact)
         self.issuer = issuer or DevIssuer(None)
         self.panel_token = panel_token or self.db.kept("panel_token", lambda: secrets.token_urlsafe(24))
         self.staff_token = staff_token or self.db.kept("staff_token", lambda: secrets.token_urlsafe(24))
@@ -202,7 +203,8 @@ class DevCloud:
         trace.point("cloud.from_panel", type=m.get("type"))
         kind, call_id = m.get("type"), str(m.get("call_id", ""))
         if kind == "call":
-            await self._ring(call_id, str(m.get("resident_id", "")), str(m.get("from", "")))
+            await self._ring(call_id, str(m.get("resident_id", "")), str(m.get("from", "")),
+                             phone=str(m.get("phone", "")) if m.get("target") == "phone" else None)
         elif kind == "cancel" and call_id in self.calls:
             call = self.calls.pop(call_id)
             await self._to_devices(call.ringing, {"type": "cancelled", "call_id": call_id,
@@ -228,14 +230,16 @@ class DevCloud:
             self.office.record("panel", m["id"], entry)
             await self._to_panel({"type": "event_ack", "id": m["id"]})
 
-    async def _ring(self, call_id: str, resident_id: str, door: str) -> None:
+    async def _ring(self, call_id: str, resident_id: str, door: str, phone: str | None = None) -> None:
+        """Ring the resident's devices, or (phone: the number the panel asks the cloud to call)
+        their phone."""
         tenant = self.office.tenants.get(resident_id)
         if tenant is None:
             await self._to_panel({"type": "call_failed", "call_id": call_id, "reason": "unknown_resident"})
             return
-        if tenant.contact == "phone":
+        if phone is not None:
             # No real telephony: the call is shown on the simulated phone line and rings out.
-            self.phone_line.append({"call_id": call_id, "resident_id": resident_id, "phone": tenant.phone,
+            self.phone_line.append({"call_id": call_id, "resident_id": resident_id, "phone": phone or tenant.phone,
                                     "from": door, "at": time.time()})
             await self._to_panel({"type": "ringing", "call_id": call_id, "devices": 0, "via": "phone"})
             return
@@ -347,12 +351,15 @@ class DevCloud:
     async def push_directory(self) -> None:
         await self._to_panel({"type": "directory", "residents": [
             {"id": r.id, "first_name": r.first_name, "last_name": r.last_name, "unit": r.unit,
-             "display_name": r.display_name, "cards": list(r.cards)} for r in self.office.residents()]})
+             "display_name": r.display_name, "cards": list(r.cards), "sip": r.sip, "phone": t.phone,
+             "contact": routing.to_json(routing.parse(t.contact))} for t in self.office.tenants.values()
+            for r in (t.resident,)]})
 
     async def push_settings(self) -> None:
         s = self.office.settings
         await self._to_panel({"type": "settings", "allow_visitors": s.allow_visitors,
-                              "visitor_limit_hours": s.visitor_limit_hours})
+                              "visitor_limit_hours": s.visitor_limit_hours,
+                              "contact": routing.to_json(routing.parse(s.contact))})
 
     async def moved_out(self, resident_id: str) -> None:
         """After a move-out: the panel forgets them and revokes all they hold; their devices go."""

@@ -2,10 +2,12 @@
 
     panel cloud serve [--port 8790] [--property FILE] [--smtp HOST:PORT] [--state FILE]
     panel cloud residents
-    panel cloud move-in --first-name Ada --last-name Lovelace --unit 3B [--phone +44...]
+    panel cloud move-in --first-name Ada --last-name Lovelace --unit 3B [--phone +44...] [--sip URI]
+                        [--contact "app 20, phone"]
+    panel cloud contact RESIDENT_ID_OR_NAME ["app & sip 20, phone"] [--phone +44...] [--sip URI]
     panel cloud move-out RESIDENT_ID_OR_NAME
     panel cloud invite --name "Ada Guest" --email ada@example.org --from 2026-12-24T18:00 --hours 4
-    panel cloud settings [--allow-visitors yes|no] [--visitor-limit-hours 24]
+    panel cloud settings [--allow-visitors yes|no] [--visitor-limit-hours 24] [--contact "app 20, phone"]
     panel cloud log
 
 The client commands need the cloud's URL and staff token: --url/--staff-token, or
@@ -53,14 +55,21 @@ def run(args) -> int:
                             EXIT_USAGE)
     if args.action == "residents":
         for r in _call(args, "GET", "/api/admin/residents"):
-            contact = f"phone {r['phone']}" if r["contact"] == "phone" else "app"
-            print(f"{r['id']:<12} {r['unit']:<6} {r['name']}  ({contact})")
+            print(f"{r['id']:<12} {r['unit']:<6} {r['name']}  ({_reach(r)})")
     elif args.action == "move-in":
+        contact = args.contact if args.contact is not None else ("phone" if args.phone and not args.sip else "")
         body = {"first_name": args.first_name, "last_name": args.last_name, "unit": args.unit,
-                "display_name": args.display_name, "contact": "phone" if args.phone else "app",
-                "phone": args.phone or "", "cards": args.card}
+                "display_name": args.display_name, "contact": contact, "phone": args.phone or "",
+                "sip": args.sip or "", "cards": args.card}
         r = _call(args, "POST", "/api/admin/residents", body)
         print(f"moved in: {r['name']} ({r['unit']}) id {r['id']}\nresident app: {r['app_link']}")
+    elif args.action == "contact":
+        resident_id = urllib.parse.quote(_resident_id(args, args.resident), safe="")
+        body = {k: v for k, v in (("contact", args.contact), ("phone", args.phone), ("sip", args.sip)) if v is not None}
+        r = _call(args, "PATCH" if body else "GET", f"/api/admin/residents/{resident_id}" if body
+                  else "/api/admin/residents", body or None)
+        r = r if body else next(t for t in r if t["id"] == urllib.parse.unquote(resident_id))
+        print(f"{r['name']}: {_reach(r)}")
     elif args.action == "move-out":
         resident_id = urllib.parse.quote(_resident_id(args, args.resident), safe="")
         r = _call(args, "DELETE", f"/api/admin/residents/{resident_id}")
@@ -77,9 +86,12 @@ def run(args) -> int:
             body["allow_visitors"] = args.allow_visitors == "yes"
         if args.visitor_limit_hours is not None:
             body["visitor_limit_hours"] = args.visitor_limit_hours
+        if args.contact is not None:
+            body["contact"] = args.contact
         s = _call(args, "PUT" if body else "GET", "/api/admin/settings", body or None)
         print(f"allow visitors: {'yes' if s['allow_visitors'] else 'no'}; "
-              f"visitor time limit: {s['visitor_limit_hours']:g} hours")
+              f"visitor time limit: {s['visitor_limit_hours']:g} hours; "
+              f"calls ring: {s.get('contact') or 'app (or the SIP address)'}")
     elif args.action == "log":
         for e in _call(args, "GET", "/api/admin/log"):
             # Entries are what panels uploaded: an alarm has no method, an old panel may lack a key.
@@ -90,6 +102,12 @@ def run(args) -> int:
             print(f"{when:%Y-%m-%d %H:%M:%S}  " if when else f"{'?':<21}", end="")
             print(f"{str(e.get('door', '')):<8} {str(e.get('method', '')):<5} {result:<24} {e.get('who', '')}")
     return 0
+
+
+def _reach(r: dict) -> str:
+    """How a resident is called, as `residents` and `contact` show it."""
+    details = ", ".join(x for x in (r.get("phone"), r.get("sip")) if x)
+    return f"calls ring: {r.get('contact') or 'the default'}" + (f"; {details}" if details else "")
 
 
 def _call(args, method: str, path: str, body: dict | None = None):

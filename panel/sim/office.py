@@ -10,10 +10,11 @@ import json
 import re
 import secrets
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from ..access.cards import CardError, normalize_card
-from ..directory import LIMITS, Resident
+from ..core import routing
+from ..directory import LIMITS, Resident, contact_text, phone_problem, sip_problem
 from ..text import text_problem
 from .cloud_db import CloudDb
 
@@ -42,7 +43,7 @@ def _refuse_text(label: str, value: str, limit: int) -> None:
 @dataclass
 class Tenant:
     resident: Resident
-    contact: str = "app"                # "app": ring their devices; "phone": the (simulated) phone line
+    contact: str = ""                   # whom a call rings (core/routing.py text form); "": the property's default
     phone: str = ""
 
     def to_json(self) -> dict:
@@ -77,6 +78,7 @@ class Invitation:
 class Settings:
     allow_visitors: bool = True
     visitor_limit_hours: float = 24.0
+    contact: str = ""                   # the residents' default contact (text form); "": the app (or SIP)
 
 
 @dataclass
@@ -91,13 +93,15 @@ class Office:
     db: CloudDb = field(default_factory=lambda: CloudDb(None))    # where every change is kept
 
     @classmethod
-    def load(cls, db: CloudDb, residents, doors=("main",)) -> "Office":
-        """The office as db kept it; on first use, the property's residents (kept from then on:
-        a move-out outlives a restart, the property file only seeds)."""
+    def load(cls, db: CloudDb, residents, doors=("main",), contact: str = "") -> "Office":
+        """The office as db kept it; on first use, the property's residents and default contact
+        (kept from then on: a move-out outlives a restart, the property file only seeds)."""
         office = cls(doors=tuple(doors), db=db)
         if db.get("seeded") is None:
             for r in residents:
-                office._keep_tenant(Tenant(r))
+                office._keep_tenant(Tenant(r, r.contact, r.phone))
+            office.settings.contact = contact
+            db.put("settings", json.dumps(asdict(office.settings)))
             db.put("seeded", "1")
         else:
             for t in db.tenants():
@@ -125,7 +129,7 @@ class Office:
         return [t.resident for t in self.tenants.values()]
 
     def move_in(self, *, first_name: str, last_name: str, unit: str, display_name: str = "",
-                contact: str = "app", phone: str = "", cards: list[str] = ()) -> Tenant:
+                contact="", phone: str = "", sip: str = "", cards: list[str] = ()) -> Tenant:
         first_name, last_name, unit = first_name.strip(), last_name.strip(), unit.strip()
         for label, value in (("first_name", first_name), ("last_name", last_name), ("unit", unit),
                              ("display_name", display_name)):
@@ -134,10 +138,7 @@ class Office:
             raise OfficeError("a last name is needed")
         if not unit:
             raise OfficeError("an apartment (unit) is needed")
-        if contact not in ("app", "phone"):
-            raise OfficeError("contact must be \"app\" or \"phone\"")
-        if contact == "phone" and not re.fullmatch(r"\+?[0-9 ()-]{6,20}", phone or ""):
-            raise OfficeError("a phone number is needed for the phone contact preference")
+        contact, phone, sip = _reach(contact, phone, sip)
         try:
             numbers = tuple(normalize_card(str(c)) for c in cards)
         except CardError as e:
@@ -149,10 +150,22 @@ class Office:
             if number in taken:
                 raise OfficeRefused(f"card {number} is already {taken[number].resident.full_name}'s")
         resident_id = "r-" + secrets.token_hex(4)
-        tenant = Tenant(Resident(resident_id, first_name, last_name, unit, display_name.strip(), numbers),
-                        contact, phone)
+        tenant = Tenant(Resident(resident_id, first_name, last_name, unit, display_name.strip(), numbers, sip=sip,
+                                 phone=phone, contact=contact), contact, phone)
         self._keep_tenant(tenant)
         return tenant
+
+    def set_contact(self, resident_id: str, *, contact=None, phone: str | None = None,
+                    sip: str | None = None) -> Tenant:
+        """Change how a resident is called: their contact, phone number, SIP URI (None: as it was)."""
+        tenant = self.tenants.get(resident_id)
+        if tenant is None:
+            raise NoSuchResident(f"no resident {resident_id!r}")
+        r = tenant.resident
+        contact, phone, sip = _reach(tenant.contact if contact is None else contact,
+                                     tenant.phone if phone is None else phone, r.sip if sip is None else sip)
+        self._keep_tenant(Tenant(replace(r, sip=sip, phone=phone, contact=contact), contact, phone))
+        return self.tenants[resident_id]
 
     def move_out(self, resident_id: str) -> Tenant:
         tenant = self.tenants.pop(resident_id, None)
@@ -203,7 +216,13 @@ class Office:
         self._keep_invitation(invitation)
 
     # -- settings -----------------------------------------------------------------------------
-    def set_settings(self, *, allow_visitors: bool | None = None, visitor_limit_hours: float | None = None) -> None:
+    def set_settings(self, *, allow_visitors: bool | None = None, visitor_limit_hours: float | None = None,
+                     contact=None) -> None:
+        if contact is not None:
+            try:
+                self.settings.contact = contact_text(contact)
+            except routing.ContactError as e:
+                raise OfficeError(f"contact: {e}") from None
         if allow_visitors is not None:
             self.settings.allow_visitors = allow_visitors
         if visitor_limit_hours is not None:
@@ -235,3 +254,22 @@ class Office:
         who = str(entry.get("who", ""))
         return next((t.resident.unit for t in self.tenants.values()
                      if who and who in (t.resident.full_name, t.resident.display_name)), "")
+
+
+def _reach(contact, phone: str, sip: str) -> tuple[str, str, str]:
+    """A resident's contact (text form), phone number and SIP URI, checked together: a contact
+    that rings their phone or SIP URI needs one."""
+    phone, sip = str(phone or "").strip(), str(sip or "").strip()
+    try:
+        text = contact_text(contact)
+    except routing.ContactError as e:
+        raise OfficeError(f"contact: {e}") from None
+    problem = phone_problem(phone) or sip_problem(sip)
+    if problem:
+        raise OfficeError(problem)
+    rung = {t for step in routing.parse(text) for t in step.ring}
+    if "phone" in rung and not phone:
+        raise OfficeError("a phone number is needed for a contact that rings the phone")
+    if "sip" in rung and not sip:
+        raise OfficeError("a SIP address (sip:user@host) is needed for a contact that rings sip")
+    return text, phone, sip

@@ -36,18 +36,18 @@ def reason_for(code: int) -> str:
 
 
 class SipCallService:
-    def __init__(self, ua: UserAgent, *, target_for: Callable[[str], str], display_name: str,
+    def __init__(self, ua: UserAgent, *, display_name: str,
                  dispatch: Callable[[ev.Event], list[fx.Effect]], open_microphone: Callable[[], object], speaker,
                  media_timeout: float = 15.0, door_code: str = "", door_code_attempts: int = 3,
                  camera=None, fps: float = 10.0, max_video_kbps: int = 1000, srtp: str = "off"):
         self.ua = ua
-        self.target_for = target_for            # resident id -> SIP URI ("" when none)
         self.display_name = display_name
         self.dispatch = dispatch
         self.open_microphone, self.speaker = open_microphone, speaker
         self.media_timeout = media_timeout      # no audio this long: the peer vanished (no BYE)
         self.door_code, self.door_code_attempts = door_code, door_code_attempts
         self.keypads: dict[str, tuple[DoorCode, str]] = {}      # call id -> its door code state, the device
+        self.methods: dict[str, str] = {}       # call id -> "sip" or "phone" (a number through the trunk)
         self.calls: dict[str, OutgoingCall] = {}        # the panel's call id -> the SIP call
         self.media: AudioStream | None = None
         self.video: VideoStream | None = None
@@ -56,18 +56,14 @@ class SipCallService:
         self.calls_started = 0
         self._tasks: set[asyncio.Task] = set()
 
-    def handles(self, resident_id: str) -> bool:
-        return bool(self.target_for(resident_id))
-
     # -- from the core ------------------------------------------------------------------
-    def start_call(self, call_id: str, resident_id: str) -> None:
+    def start_call(self, call_id: str, target: str, method: str = "sip") -> None:
+        """Call the SIP URI target; method: "sip", or "phone" for a number through the trunk
+        (how the call's ringing and wrong door codes are reported)."""
         self.calls_started += 1
-        target = self.target_for(resident_id)
-        if not target:
-            # No SIP URI and no cloud to reach the app: say so now, not after the ring timeout.
-            log.info("sip call %s: resident %s has no SIP URI", call_id, resident_id)
-            asyncio.get_running_loop().call_soon(self.dispatch, ev.CallFailed(call_id, "unavailable"))
-            return
+        self.methods[call_id] = method
+        while len(self.methods) > 16:
+            del self.methods[next(iter(self.methods))]
         self._spawn(self._place(call_id, target))
 
     def stop_call(self, call_id: str, reason: str) -> None:
@@ -110,7 +106,7 @@ class SipCallService:
                             offer=sdp.offer(address, media.rtp.local(), video.rtp.local() if video else None,
                                             self.srtp),
                             srtp_mode=self.srtp, username=account.username or "", password=account.password,
-                            on_ringing=lambda: self.dispatch(ev.CallRinging(call_id, "sip")))
+                            on_ringing=lambda: self.dispatch(ev.CallRinging(call_id, self.methods.get(call_id, "sip"))))
         self.calls[call_id] = call
         self.ua.dialog_handlers[call.call_id] = lambda request, addr: self._in_dialog(call_id, call, request, addr)
         try:
@@ -211,7 +207,8 @@ class SipCallService:
         elif result == "wrong":
             log.warning("sip call %s: wrong door code from %s (%d of %d)", call_id, device, keypad.wrong,
                         keypad.attempts)
-            self.dispatch(ev.CredentialChecked(False, "wrong_door_code", method="sip", holder_name=device))
+            self.dispatch(ev.CredentialChecked(False, "wrong_door_code", method=self.methods.get(call_id, "sip"),
+                                               holder_name=device))
             if keypad.exhausted:
                 call = self.calls.pop(call_id)
                 self._forget(call_id, call)

@@ -34,7 +34,7 @@ from ..directory import Resident
 
 log = logging.getLogger("panel")
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # The connection settings the durability promise rests on (tests/integration/
 # test_store_power_cut.py checks them against a simulated power cut): every COMMIT
@@ -77,7 +77,10 @@ CREATE TABLE IF NOT EXISTS residents (
     last_name    TEXT NOT NULL,
     unit         TEXT NOT NULL,
     display_name TEXT NOT NULL DEFAULT '',
-    cards        TEXT NOT NULL DEFAULT ''       -- access card numbers, space-separated (schema 2)
+    cards        TEXT NOT NULL DEFAULT '',      -- access card numbers, space-separated (schema 2)
+    sip          TEXT NOT NULL DEFAULT '',      -- SIP URI (schema 6)
+    phone        TEXT NOT NULL DEFAULT '',      -- phone number (schema 6)
+    contact      TEXT NOT NULL DEFAULT ''       -- whom a call rings, core/routing.py text form (schema 6)
 );
 CREATE TABLE IF NOT EXISTS revocations (
     credential_id TEXT PRIMARY KEY,             -- a credential id, or "holder:<id>" for everything of a holder
@@ -253,6 +256,10 @@ class Store:
             db.execute("ALTER TABLE access_log ADD COLUMN release_id TEXT NOT NULL DEFAULT ''")
         db.execute("CREATE INDEX IF NOT EXISTS access_release ON access_log(release_id) WHERE release_id != ''")
         # webhook_outbox (schema 5) is a new table, created by _SCHEMA above; nothing to convert.
+        columns = {row[1] for row in db.execute("PRAGMA table_info(residents)")}
+        for column in ("sip", "phone", "contact"):     # schema 5 and older: residents were called on the app
+            if column not in columns:
+                db.execute(f"ALTER TABLE residents ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -517,10 +524,10 @@ class Store:
             with self._tx() as db:
                 db.execute("DELETE FROM residents")
                 db.executemany(
-                    "INSERT INTO residents (id, first_name, last_name, unit, display_name, cards)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    [(r.id, r.first_name, r.last_name, r.unit, r.display_name, " ".join(r.cards))
-                     for r in residents])
+                    "INSERT INTO residents (id, first_name, last_name, unit, display_name, cards, sip, phone,"
+                    " contact) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(r.id, r.first_name, r.last_name, r.unit, r.display_name, " ".join(r.cards), r.sip, r.phone,
+                      r.contact) for r in residents])
         self._held_residents = None if self._hold("the directory", write) else list(residents)
         self._writable()
 
@@ -529,9 +536,9 @@ class Store:
             held = self._held_residents or []
             return sorted(held, key=lambda r: (r.last_name, r.first_name))
         with self._tx() as db:
-            rows = db.execute("SELECT id, first_name, last_name, unit, display_name, cards FROM residents"
-                              " ORDER BY last_name, first_name").fetchall()
-        return [Resident(*r[:5], cards=tuple(r[5].split())) for r in rows]
+            rows = db.execute("SELECT id, first_name, last_name, unit, display_name, cards, sip, phone, contact"
+                              " FROM residents ORDER BY last_name, first_name").fetchall()
+        return [Resident(*r[:5], cards=tuple(r[5].split()), sip=r[6], phone=r[7], contact=r[8]) for r in rows]
 
     # -- revocations --------------------------------------------------------------
     def revoke(self, credential_id: str, reason: str = "", ts: float | None = None) -> None:

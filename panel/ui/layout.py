@@ -272,7 +272,7 @@ def _directory(state: PanelState, view: View) -> list[Widget]:
         name = r.shown_as(view.directory.rule, unit_label=unit_label)
         detail = "" if unit_only else t("apartment", unit=r.unit)
         out.append(_button(f"resident:{r.id}", name, Rect(area.x, area.y + i * s(ROW_H), list_w, s(ROW_H - 8)),
-                           ev.CallResident(r.id, name), style="row", detail=detail))
+                           ev.CallResident(r.id, name, view.directory.plan(r)), style="row", detail=detail))
     if not results:
         out.append(Widget("no_results", "text", t("no_results"), Rect(area.x, area.y + s(40), list_w, s(80)),
                           style="muted"))
@@ -291,7 +291,18 @@ def _calling(state: PanelState, view: View) -> list[Widget]:
     status = t("ringing") if state.ringing else t("connecting")
     return _call_screen(state, view, t("calling"), ("status", status, "status_overlay"),
                         ("cancel", t("cancel"), (ev.CancelCall(),), "danger"),
-                        ("ringing", "ring", {"phase": view.now - state.entered_at}))
+                        ("ringing", "ring", {"phase": view.now - state.entered_at}), via=ringing_now(state, t))
+
+
+def ringing_now(state: PanelState, t) -> str:
+    """Whom the call rings at this step: "on the app and on the phone +44...", in the screen's language."""
+    def one(target) -> str:
+        if target.kind == "phone":
+            return t("via_phone", number=target.address)
+        if target.kind == "sip":
+            return t("via_sip", address=target.address.split(":", 1)[-1])
+        return t("via_app")
+    return t("via_and").join(one(leg.target) for leg in state.legs)
 
 
 def _in_call(state: PanelState, view: View) -> list[Widget]:
@@ -306,7 +317,7 @@ def _in_call(state: PanelState, view: View) -> list[Widget]:
 
 
 def _call_screen(state: PanelState, view: View, title: str, status: tuple, button: tuple,
-                 image: tuple, title_style: str = "lead") -> list[Widget]:
+                 image: tuple, title_style: str = "lead", via: str = "") -> list[Widget]:
     """The visitor's own live picture, mirrored, filling the screen above the button (left
     of it in landscape); the resident's name over its top, the status or timer over its
     bottom, each on a scrim. Landscape: the picture (image) above the button on the right."""
@@ -331,8 +342,13 @@ def _call_screen(state: PanelState, view: View, title: str, status: tuple, butto
     name = Rect(inner_x, lead.y + lead.h + s(4), inner_w, s(150))
     low_h = s(100) if status[0] == "timer" else s(60)
     low = Rect(inner_x, video.y + video.h - pad - low_h, inner_w, low_h)
+    # Whom the call rings now, just above the status (a step change shows here).
+    via_rect = Rect(inner_x, low.y - s(52), inner_w, s(48))
+    if via:
+        out.append(Widget("via", "status", via, via_rect, style="via_overlay"))
     # Each scrim reaches a third beyond its text, so the fade starts clear of it.
-    scrims = {"scrim_top": (name.y + name.h - video.y) * 4 // 3, "scrim_bottom": (video.y + video.h - low.y) * 4 // 3}
+    scrims = {"scrim_top": (name.y + name.h - video.y) * 4 // 3,
+              "scrim_bottom": (video.y + video.h - (via_rect.y if via else low.y)) * 4 // 3}
     return [Widget("self_view", "video", view.strings("self_view"), video, style="self_view",
                    extra={"fps": CALL_FPS, "fit": "cover", **scrims}),
             Widget("title", "text", title, lead, style=title_style),

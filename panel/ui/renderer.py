@@ -156,7 +156,8 @@ class Renderer:
             return [box(w.label, r, 60, bold=True, color=color)]
         if role == "status":
             size, bold, color, align = {"clock": (44, True, TEXT, "right"), "timer": (80, True, TEXT, "center"),
-                                        "status_overlay": (38, True, TEXT, "center")}.get(
+                                        "status_overlay": (38, True, TEXT, "center"),
+                                        "via_overlay": (30, False, TEXT, "center")}.get(
                 style, (36, False, MUTED, "center"))
             return [box(w.label, r, size, bold=bold, color=color, align=align, max_lines=1)]
         if role == "banner":

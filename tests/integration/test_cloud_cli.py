@@ -24,6 +24,10 @@ def test_serve_and_script_the_back_office():
         moved_in = cloud("move-in", "--first-name", "Ada", "--last-name", "Lovelace", "--unit", "3B")
         resident_id = re.search(r"id (\S+)", moved_in).group(1)
         assert "Ada Lovelace" in cloud("residents")
+        assert "Ada Lovelace: calls ring: app 20, phone; +44 20 7946 0000" in cloud(
+            "contact", "Ada Lovelace", "app 20, phone", "--phone", "+44 20 7946 0000")
+        assert "calls ring: app 20, phone" in cloud("residents")
+        assert "calls ring: app & sip 15" in cloud("settings", "--contact", "app&sip 15")
         assert "visitor time limit: 12 hours" in cloud("settings", "--visitor-limit-hours", "12")
         assert "shortened to the property's visitor limit of 12 hours" in cloud(
             "invite", "--name", "Guest", "--email", "guest@example.test", "--hours", "30")

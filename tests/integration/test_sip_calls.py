@@ -85,7 +85,7 @@ async def olivia_ringing(world, phone_options: dict | None = None, **panel_optio
     _, panel, phone = world
     olivia = await phone(**(phone_options or {}))
     p = await panel(**panel_options)
-    await until(lambda: p.app.state.cloud_online, what="panel registered")
+    await until(lambda: p.app.state.sip_online, what="panel registered")
     await call_olivia(p)
     await olivia.expect("CALL_INCOMING")
     return p, olivia
@@ -117,7 +117,7 @@ async def test_panel_registers_with_digest_and_renews_before_expiry(world):
     p = await panel(expires=2)
     registration = p.app.sip.ua.registrations[0]
     await until(lambda: registration.registered, timeout=5, what="panel registered")
-    assert p.app.state.cloud_online            # calls available: SIP is the panel's call path
+    assert p.app.state.calls_available          # calls available: SIP is the panel's call path
     await until(lambda: registration.registered_count >= 3, timeout=5, what="two renewals")
     assert registration.registered
 
@@ -131,7 +131,7 @@ async def test_wrong_password_is_refused_with_a_clear_message(world, caplog):
     assert "registration refused: wrong user name or password" in caplog.text
     assert (await status(p))["sip"]["accounts"] == [{"uri": registration.account.uri,
                                                      "state": "refused: wrong user name or password"}]
-    assert not p.app.state.cloud_online
+    assert not p.app.state.sip_online
     await call_olivia(p, "call_ended")          # calls unavailable
 
 
@@ -187,7 +187,7 @@ async def test_no_answer_times_out_and_the_phone_stops_ringing(world):
 async def test_resident_not_registered_is_unavailable(world):
     _, panel, _ = world
     p = await panel()
-    await until(lambda: p.app.state.cloud_online, what="panel registered")
+    await until(lambda: p.app.state.sip_online, what="panel registered")
     await call_olivia(p)
     await until(lambda: p.app.state.screen.value == "call_ended", what="404 from Kamailio")
     assert p.app.state.message == "unavailable"
@@ -210,7 +210,7 @@ async def test_direct_call_to_a_phone_with_no_server(tmp_path):
         config = make_config(tmp_path, directory={"property_file": str(property_file(tmp_path, olivia.aor))})
         p = await start_panel(config.replace("sip", accounts=[SipAccount(uri="sip:panel@127.0.0.1")],
                                              listen="127.0.0.1:0"))
-        assert p.app.state.cloud_online          # an account for direct calls needs no registration
+        assert p.app.state.sip_online          # an account for direct calls needs no registration
         await call_olivia(p)
         await olivia.expect("CALL_INCOMING")
         await olivia.answer()
@@ -229,7 +229,7 @@ async def test_two_devices_of_one_resident_ring_first_answer_wins_the_other_is_c
     _, panel, phone = world
     a, b = await phone(), await phone()
     p = await panel()
-    await until(lambda: p.app.state.cloud_online, what="panel registered")
+    await until(lambda: p.app.state.sip_online, what="panel registered")
     await call_olivia(p)
     await a.expect("CALL_INCOMING")
     await b.expect("CALL_INCOMING")             # Kamailio forks to both registrations
@@ -246,7 +246,7 @@ async def test_two_devices_answering_at_once_the_panel_keeps_one_and_ends_the_ot
     # Both answer the moment they ring: both 200s pass Kamailio (a proxy forwards every 2xx).
     a, b = await phone(auto_answer=True), await phone(auto_answer=True)
     p = await panel()
-    await until(lambda: p.app.state.cloud_online, what="panel registered")
+    await until(lambda: p.app.state.sip_online, what="panel registered")
     await call_olivia(p)
     # Usually both 200s reach the panel (the second is ACKed and ended with BYE); on a loaded
     # machine one device may still be cancelled by Kamailio first. Either way one call stays up.
@@ -266,7 +266,7 @@ async def test_panel_refuses_incoming_calls_and_unregisters_at_shutdown(world):
     kamailio, panel, phone = world
     caller = await phone()
     p = await panel()
-    await until(lambda: p.app.state.cloud_online, what="panel registered")
+    await until(lambda: p.app.state.sip_online, what="panel registered")
     await caller.dial(f"sip:panel@{kamailio.host}")
     assert "480" in (await caller.expect("CALL_CLOSED"))["param"]      # reached the panel: not yet answered
     await p.stop()
@@ -305,7 +305,7 @@ async def test_the_door_code_pressed_in_the_call_opens_the_door_and_ends_the_cal
     await until(lambda: p.app.strike.unlocked, what="relay energized")
     await olivia.expect("CALL_CLOSED")          # the panel hangs up once the door is open
     [entry] = (await p.get_json(f"/events?after={after}"))["events"]
-    assert (entry["granted"], entry["method"], entry["who"]) == (True, "call", "Olivia Smith")
+    assert (entry["granted"], entry["method"], entry["who"]) == (True, "sip", "Olivia Smith")   # opened from a SIP phone
 
 
 async def test_wrong_door_codes_are_logged_and_too_many_end_the_call(world):
@@ -376,7 +376,7 @@ async def test_calls_go_out_on_the_account_that_registered(tmp_path):
         p = await start_panel(config.replace("sip", accounts=[broken, working], listen="127.0.0.1:0"))
         first, second = p.app.sip.ua.registrations
         await until(lambda: first.state.startswith("refused") and second.registered, what="one refused, one registered")
-        assert p.app.state.cloud_online             # one registered account is enough
+        assert p.app.state.sip_online             # one registered account is enough
         await call_olivia(p)
         incoming = await olivia.expect("CALL_INCOMING")
         assert "sip:lobby@" in incoming["param"]     # the call went out on the account that works
@@ -407,7 +407,7 @@ async def test_the_resident_phone_decodes_the_panel_camera(world, tmp_path):
 async def test_a_resident_with_no_sip_uri_on_a_panel_with_no_cloud_is_unavailable_at_once(world):
     _, panel, _ = world
     p = await panel()
-    await until(lambda: p.app.state.cloud_online, what="panel registered")
+    await until(lambda: p.app.state.sip_online, what="panel registered")
     await p.press("Directory")
     for key in "JAM":
         await p.press(key)
@@ -429,7 +429,7 @@ async def test_malformed_datagrams_leave_the_sip_socket_working(world, caplog):
     _, panel, phone = world
     olivia = await phone()
     p = await panel()
-    await until(lambda: p.app.state.cloud_online, what="panel registered")
+    await until(lambda: p.app.state.sip_online, what="panel registered")
     host, port = p.app.sip.ua.transport.address
     transport, peer = await asyncio.get_running_loop().create_datagram_endpoint(_Replies, local_addr=("127.0.0.1", 0))
     try:

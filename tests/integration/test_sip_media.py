@@ -157,7 +157,7 @@ async def test_a_panel_that_requires_srtp_does_not_call_in_plain(world):
     _, panel, phone = world
     olivia = await phone()                      # no SRTP
     p = await panel(srtp="required")
-    await until(lambda: p.app.state.cloud_online, what="panel registered")
+    await until(lambda: p.app.state.sip_online, what="panel registered")
     await call_olivia(p)
     await olivia.expect("CALL_CLOSED")          # RTP/SAVP offered: baresip refuses it before it rings
     assert not olivia.of("CALL_INCOMING")

@@ -69,7 +69,8 @@ def test_a_finger_that_hardly_moves_taps(screen):
     x, y = row.rect.x + 40, row.rect.y + 30
     widget, events = display.drag(x, y, x + 6, y - 8)
     assert widget is row
-    assert events == [ev.Touched(), ev.CallResident(row.action[0].resident_id, row.label)]
+    assert events == [ev.Touched(), row.action[0]]
+    assert isinstance(events[1], ev.CallResident) and events[1].name == row.label
 
 
 def test_swipes_elsewhere_only_count_as_a_touch(screen):

@@ -94,8 +94,32 @@ async function loadResidents() {
     const row = body.insertRow();
     cell(row, labels[0], r.name);
     cell(row, labels[1], r.unit);
-    cell(row, labels[2], r.contact === "phone" ? `Phone ${r.phone}` : "Mobile app");
-    cell(row, labels[3], r.cards.join(", ") || "—");
+    // Whom a call rings, editable in place: "app 20, phone" (empty: the property's default).
+    const contact = document.createElement("input");
+    contact.value = r.contact;
+    contact.placeholder = "default";
+    contact.setAttribute("aria-label", `Calls ring for ${r.name}`);
+    const save = document.createElement("button");
+    save.type = "button";
+    save.textContent = "Save";
+    save.className = "quiet";
+    save.setAttribute("aria-label", `Save how ${r.name} is called`);
+    const box = document.createElement("span");
+    box.append(contact, save);
+    save.onclick = async () => {
+      // The notice goes beside the field it concerns, made when there is something to say.
+      let saved = box.querySelector(".notice");
+      if (!saved) { saved = document.createElement("span"); saved.className = "notice"; box.append(saved); }
+      try {
+        await api("PATCH", `/api/admin/residents/${r.id}`, { contact: contact.value });
+        notice(saved, `Calls ring: ${contact.value || "the default"}.`);
+        r.contact = contact.value;              // the list as shown is the office's: no redraw over the notice
+        changed("residents", residents);
+      } catch (err) { notice(saved, err.message, true); }
+    };
+    cell(row, labels[2], box);
+    cell(row, labels[3], [r.phone, r.sip].filter(Boolean).join(", ") || "—");
+    cell(row, labels[4], r.cards.join(", ") || "—");
     const button = document.createElement("button");
     button.type = "button";
     button.textContent = "Move out";
@@ -159,6 +183,7 @@ async function loadSettings() {
   const form = $("settings");
   form.allow_visitors.checked = s.allow_visitors;
   form.visitor_limit_hours.value = s.visitor_limit_hours;
+  form.contact.value = s.contact;
 }
 
 // -- the access log --------------------------------------------------------------------------------
@@ -388,6 +413,7 @@ $("settings").onsubmit = async (e) => {
     await api("PUT", "/api/admin/settings", {
       allow_visitors: form.allow_visitors.checked,
       visitor_limit_hours: Number(form.visitor_limit_hours.value),
+      contact: form.contact.value,
     });
     formNotice(form, "Settings saved.");
   } catch (err) { formNotice(form, err.message, true); }
