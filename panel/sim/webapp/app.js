@@ -186,8 +186,9 @@ async function notify(m, door, picture) {
   const options = { body: `${property || m.from}: tap to answer.`, tag: `call-${m.call_id}`, renotify: true,
                     requireInteraction: true, icon: picture || "/icons/icon-192.png", badge: "/icons/icon-192.png",
                     vibrate: [350, 50, 350], data: { url: location.href } };
+  // Through the service worker where there is one (Android shows no other kind), else from the page.
   const registration = navigator.serviceWorker && await navigator.serviceWorker.getRegistration();
-  if (registration) await registration.showNotification(title, options);
+  if (registration && registration.active) await registration.showNotification(title, options);
   else new Notification(title, options);
 }
 
