@@ -71,13 +71,12 @@ class History:
     def call(self, call_id: str, *, end: bool = False, **changes) -> None:
         """The call's entry changed: its outcome (answered, declined, missed, ...), door_opened;
         end=True: the call is over (an outcome given then replaces only "ringing")."""
-        key = self.calls.get(call_id)
+        key = self.calls.pop(call_id, None) if end else self.calls.get(call_id)
         resident_id = self.owner.get(key or "")
         if resident_id is None:
             return
         entry = dict(self.entries[resident_id][key])
         if end:
-            self.calls.pop(call_id, None)
             entry["ended_at"] = time.time()
             if entry["outcome"] != "ringing":
                 changes.pop("outcome", None)
