@@ -12,8 +12,11 @@ import numpy as np
 from panel.sim.cloud import _jpeg
 from panel.sim.cloud_db import CloudDb
 from panel.sim.resident import KEEP, History
-from tests.integration.test_calls import OLIVIA, call_olivia, world  # noqa: F401 (the fixture)
+from tests.integration import test_calls
+from tests.integration.test_calls import OLIVIA, call_olivia
 from tests.support import until
+
+world = test_calls.world        # the panel, the dev cloud and softphones
 
 
 async def test_every_ringing_device_gets_the_visitor_and_the_door(world):
