@@ -6,6 +6,7 @@ visitor calling her through the panel's touchscreen API.
     resident-in-call.png   the call: the visitor's video, Open Door, Mute, Video off, Hang up
     resident-door-open.png after Open Door
     resident-confirm.png   Open Door without a call: the question first
+    resident-home.png      afterwards: the home screen and its history
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ async def _shots(out: Path) -> list[Path]:
                 await button(page, "Open Door").click()
                 await expect(page.get_by_role("heading", name="Door open")).to_be_visible()
                 await shot("door-open")
+                await button(page, "Done").click()
+                await expect(page.get_by_text("Answered, door opened · Main entrance")).to_be_visible()
+                await shot("home")
                 await browser.close()
         finally:
             await panel.session.close()

@@ -84,8 +84,9 @@ class History:
         self._write(resident_id, key, entry)
 
     def door(self, resident_id: str, *, ok: bool, reason: str, door: str, call_id: str = "") -> None:
-        if call_id and ok:
-            self.call(call_id, door_opened=True)
+        if call_id and ok and call_id in self.calls:
+            self.call(call_id, door_opened=True)        # the call's entry says it
+            return
         key = secrets.token_hex(6)
         self._write(resident_id, key, {"id": key, "kind": "door", "at": time.time(), "door": door, "ok": ok,
                                        "reason": reason, "in_call": bool(call_id)})

@@ -366,7 +366,7 @@ function historyItem(e) {
     mark = document.createElement("span");
     mark.className = "mark";
     mark.setAttribute("aria-hidden", "true");
-    mark.textContent = e.kind === "door" ? (e.ok ? "🔓" : "🔒") : "📞";
+    mark.textContent = e.kind === "door" ? (e.ok ? "✓" : "✗") : "☎";
   }
   const text = document.createElement("div");
   text.append(what, time);
