@@ -35,7 +35,7 @@ class CloudLink:
             camera=camera, fps=cfg.camera.fps, open_microphone=lambda: open_microphone(cfg.audio.microphone),
             speaker=self.speaker, ice_servers=cfg.call.ice_servers, video_codecs=cfg.call.video_codecs,
             dispatch=dispatch, may_unlock=gate.may_unlock,
-            ice_addresses=cfg.call.ice_addresses, max_video_kbps=cfg.call.max_video_kbps)
+            ice_addresses=cfg.call.ice_addresses, max_video_kbps=cfg.call.max_video_kbps, door=cfg.panel.door_name)
 
     def loops(self) -> dict:
         """The long-lived loops to run, by name."""

@@ -41,6 +41,7 @@ class ConfigError(Exception):
 class PanelSection:
     name: str = "Maple Court"          # building name shown on the home screen
     door_id: str = "main"              # which door this panel guards (credentials name doors)
+    door_name: str = "Main entrance"   # that door as residents know it: their app names it when it rings
     language: str = "en"
     state_dir: str = "~/.local/state/entry-panel"   # SQLite store lives here
     log_level: Literal["debug", "info", "warning", "error"] = "info"

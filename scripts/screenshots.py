@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Render every panel screen headless into docs/screenshots/ (half size, for the README).
 
-    .venv/bin/python scripts/screenshots.py [--out DIR] [--full-size] [--language de]
+    .venv/bin/python scripts/screenshots.py [--out DIR] [--full-size] [--language de] [--no-resident-app]
 
 Portrait 800x1280 as NAME.png, landscape 1280x800 as NAME-landscape.png; another
 language than English adds its code: NAME-de.png. Then the property office page in
 headless Chromium (scripts/office_screenshots.py): office.png, office-phone.png.
+Then the resident app on a phone
+(360x740, headless Chromium against the demo's dev cloud and a panel): resident-*.png
+(scripts/shots_resident.py).
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ def main() -> int:
     ap.add_argument("--out", default="docs/screenshots")
     ap.add_argument("--full-size", action="store_true")
     ap.add_argument("--language", default="en")
+    ap.add_argument("--no-resident-app", action="store_true", help="only the panel's screens")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -88,6 +92,10 @@ def main() -> int:
 
         from office_screenshots import shoot       # scripts/: the staff page, in a browser
         for path in asyncio.run(shoot(out)):
+            print(f"{path}  {path.stat().st_size // 1024} KiB")
+    if not args.no_resident_app:
+        from shots_resident import resident_app
+        for path in resident_app(out):
             print(f"{path}  {path.stat().st_size // 1024} KiB")
     return 0
 

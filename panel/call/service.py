@@ -12,10 +12,12 @@ connection (panel/call/peer.py) and nowhere else in the process.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections.abc import Callable
 
 from .. import memory
+from ..store.snapshot import bounded_jpeg
 from ..core import effects as fx
 from ..core import events as ev
 from .encoders import DEFAULT_MAX_VIDEO_KBPS
@@ -23,6 +25,10 @@ from .session import CallSession
 from .signaling import SignalingClient
 
 log = logging.getLogger(__name__)
+
+# The visitor's picture sent with the ring, for the resident's incoming-call screen:
+# small, as every ringing device gets it (a phone's notification shows it too).
+RING_SNAPSHOT = {"max_side": 320, "quality": 70, "max_bytes": 20_000}
 
 
 class CallService:
@@ -44,8 +50,10 @@ class CallService:
                  open_microphone: Callable[[], object], speaker, ice_servers: list[str], video_codecs: list[str],
                  dispatch: Callable[[ev.Event], list[fx.Effect]],
                  may_unlock: Callable[[str, str], bool],
-                 ice_addresses: list[str] | tuple[str, ...] = (), max_video_kbps: int = DEFAULT_MAX_VIDEO_KBPS):
-        self.door_name = door_name
+                 ice_addresses: list[str] | tuple[str, ...] = (), max_video_kbps: int = DEFAULT_MAX_VIDEO_KBPS,
+                 door: str = ""):
+        self.door_name = door_name      # the building, as the panel's home screen names it
+        self.door = door                # the door this panel guards, as residents know it ("Main entrance")
         self.camera, self.fps = camera, fps
         self.open_microphone, self.speaker = open_microphone, speaker
         self.ice_servers, self.video_codecs = ice_servers, video_codecs
@@ -56,18 +64,33 @@ class CallService:
         self.session: CallSession | None = None
         self.calls_started = 0
         self._tasks: set[asyncio.Task] = set()
+        self._rings: dict[str, asyncio.Task] = {}       # call id -> its ring, being sent
 
     # -- from the core ------------------------------------------------------------------
     def start_call(self, call_id: str, resident_id: str, target: str = "app", phone: str = "") -> None:
         """Ring the resident's app (target "app"), or have the cloud call their phone number."""
         self.calls_started += 1
         extra = {"target": "phone", "phone": phone} if target == "phone" else {"target": "app"}
-        self._send({"type": "call", "call_id": call_id, "resident_id": resident_id, "from": self.door_name, **extra},
-                   failed=lambda: self.dispatch(ev.CallFailed(call_id, "unavailable")))
+        task = self._spawn(self._ring(call_id, resident_id, extra))
+        self._rings[call_id] = task
+        task.add_done_callback(lambda _: self._rings.pop(call_id, None))
+
+    async def _ring(self, call_id: str, resident_id: str, extra: dict) -> None:
+        message = {"type": "call", "call_id": call_id, "resident_id": resident_id, "from": self.door_name,
+                   "door": self.door, **extra}
+        frame = getattr(self.camera, "latest", None)
+        if frame is not None:
+            jpeg = await asyncio.to_thread(bounded_jpeg, frame, **RING_SNAPSHOT)
+            if jpeg:
+                message["snapshot"] = base64.b64encode(jpeg).decode()
+        if not await self.signaling.send(message):
+            self.dispatch(ev.CallFailed(call_id, "unavailable"))
 
     def stop_call(self, call_id: str, reason: str) -> None:
         in_call = self.session is not None and self.session.call_id == call_id
-        self._send({"type": "hangup" if in_call else "cancel", "call_id": call_id, "reason": reason})
+        # After the ring, never before it: a cancel that overtook its call would leave the phones ringing.
+        self._send({"type": "hangup" if in_call else "cancel", "call_id": call_id, "reason": reason},
+                   after=self._rings.get(call_id))
         self._end_session(call_id)
 
     async def close(self) -> None:
@@ -169,7 +192,8 @@ class CallService:
         device = str(m.get("device", ""))
         effects = self.dispatch(ev.DoorOpenRequested("call", str(m.get("who", "")), call_id, device))
         if not any(isinstance(e, fx.PulseDoor) for e in effects):
-            self._send({"type": "door", "call_id": call_id, "device": device, "ok": False, "reason": "not_in_call"})
+            self._send({"type": "door", "call_id": call_id, "device": device, "ok": False, "reason": "not_in_call",
+                        "door": self.door})
 
     def _remote_unlock(self, m: dict) -> None:
         device, resident_id = str(m.get("device", "")), str(m.get("resident_id", ""))
@@ -177,14 +201,14 @@ class CallService:
             self.dispatch(ev.DoorOpenRequested("app", str(m.get("who", "")), None, device))
         else:
             log.warning("remote unlock refused for resident %r device %r", resident_id, device)
-            self._send({"type": "door", "device": device, "ok": False, "reason": "revoked"})
+            self._send({"type": "door", "device": device, "ok": False, "reason": "revoked", "door": self.door})
 
     def door_outcome(self, outcome: fx.DoorOutcome) -> None:
         """The relay answered (or did not in time) a release a resident's device asked for."""
         if outcome.method not in ("call", "app") or not outcome.device:
             return
         reply = {"type": "door", "device": outcome.device, "ok": outcome.opened,
-                 "reason": "" if outcome.opened else "relay_fault"}
+                 "reason": "" if outcome.opened else "relay_fault", "door": self.door}
         if outcome.method == "call":
             reply["call_id"] = outcome.call_id
         self._send(reply)
@@ -200,14 +224,18 @@ class CallService:
         await session.close()
         memory.give_back()          # what the call left, back to the system: see panel/memory.py
 
-    def _send(self, message: dict, failed: Callable[[], None] | None = None) -> None:
+    def _send(self, message: dict, failed: Callable[[], None] | None = None,
+              after: asyncio.Task | None = None) -> None:
         async def send():
+            if after is not None:
+                await asyncio.wait([after])
             if not await self.signaling.send(message) and failed is not None:
                 failed()
         self._spawn(send())
 
-    def _spawn(self, coro) -> None:
+    def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 

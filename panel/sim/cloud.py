@@ -1,5 +1,6 @@
 """The dev cloud: signaling between the panel and residents' devices, device sign-in,
-and the resident web app, on 127.0.0.1. Protocol: docs/signaling.md.
+and the resident web app (resident.py: the app's files and each resident's history),
+on 127.0.0.1. Protocol: docs/signaling.md.
 
 It plays the part of a property's cloud service for the emulator and the tests. It
 knows the property's residents (the same property file the panel reads) and lets a
@@ -26,7 +27,7 @@ from aiohttp import WSCloseCode, web
 from .. import trace
 from ..core import routing
 from ..directory import Resident, load_property
-from . import admin
+from . import admin, resident
 from .issuer import DevIssuer
 from .cloud_db import CloudDb
 from .mail import MailSink
@@ -38,6 +39,7 @@ WEBAPP = Path(__file__).resolve().parent / "webapp"
 CLOSE_UNAUTHORIZED = 4401
 LOG_KEEP = 500                  # signaling messages DevCloud.log keeps
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024     # a bigger message closes the socket (1009), as aiohttp's default
+MAX_RING_SNAPSHOT = 64 * 1024           # bytes of the visitor's JPEG sent with a ring; a bigger one is left out
 
 
 @dataclass
@@ -72,6 +74,8 @@ class DevCloud:
         self.property_name = prop.name
         self.db = CloudDb(state_file)
         self.office = Office.load(self.db, prop.residents, prop.doors, contact=prop.contact)
+        self.history = resident.History(self.db)
+        self._asked: dict[str, str] = {}    # device id -> its resident, while the panel decides an open_door
         self.issuer = issuer or DevIssuer(None)
         self.panel_token = panel_token or self.db.kept("panel_token", lambda: secrets.token_urlsafe(24))
         self.staff_token = staff_token or self.db.kept("staff_token", lambda: secrets.token_urlsafe(24))
@@ -109,10 +113,10 @@ class DevCloud:
             await self.mail_sink.start()
             self.smtp = (self.mail_sink.host, self.mail_sink.port)
         app = web.Application()
-        app.add_routes([web.get("/", self._index), web.get("/app", self._app_page),
-                        web.static("/static", WEBAPP), web.get("/ws/panel", self._panel_socket),
-                        web.get("/ws/device", self._device_socket)])
+        app.add_routes([web.get("/", self._index), web.static("/static", WEBAPP),
+                        web.get("/ws/panel", self._panel_socket), web.get("/ws/device", self._device_socket)])
         admin.add_routes(app, self)
+        resident.add_routes(app, self)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
         try:
@@ -166,9 +170,6 @@ class DevCloud:
                 f"<p>Open the resident app as:</p><ul class=residents>{rows}</ul></main></html>")
         return web.Response(text=page, content_type="text/html")
 
-    async def _app_page(self, request: web.Request) -> web.Response:
-        return web.FileResponse(WEBAPP / "index.html")
-
     # -- the panel's socket -------------------------------------------------------------------
     async def _panel_socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=10, max_msg_size=self.max_message_bytes)
@@ -194,6 +195,7 @@ class DevCloud:
             if self.panel is ws:
                 self.panel = None
                 for call in list(self.calls.values()):
+                    self.history.call(call.id, end=True, outcome="missed", reason="panel_offline")
                     await self._to_devices(call.ringing | {call.device}, {"type": "ended", "call_id": call.id,
                                                                           "reason": "panel_offline"})
                 self.calls.clear()
@@ -203,10 +205,14 @@ class DevCloud:
         trace.point("cloud.from_panel", type=m.get("type"))
         kind, call_id = m.get("type"), str(m.get("call_id", ""))
         if kind == "call":
-            await self._ring(call_id, str(m.get("resident_id", "")), str(m.get("from", "")),
+            await self._ring(call_id, str(m.get("resident_id", "")), str(m.get("from", "")), str(m.get("door", "")),
+                             _jpeg(m.get("snapshot")),
                              phone=str(m.get("phone", "")) if m.get("target") == "phone" else None)
         elif kind == "cancel" and call_id in self.calls:
             call = self.calls.pop(call_id)
+            reason = str(m.get("reason", "cancelled"))
+            self.history.call(call_id, end=True, outcome="missed" if reason == "no_answer" else "cancelled",
+                              reason=reason)
             await self._to_devices(call.ringing, {"type": "cancelled", "call_id": call_id,
                                                   "reason": m.get("reason", "cancelled")})
         elif kind == "offer" and call_id in self.calls:
@@ -214,11 +220,13 @@ class DevCloud:
                                                                    "sdp": m.get("sdp")})
         elif kind == "hangup" and call_id in self.calls:
             call = self.calls.pop(call_id)
+            self.history.call(call_id, end=True, outcome="cancelled", reason=str(m.get("reason", "hung_up")))
             await self._to_devices(call.ringing | {call.device}, {"type": "ended", "call_id": call_id,
                                                                   "reason": m.get("reason", "hung_up")})
         elif kind == "door":
-            await self._to_devices({str(m.get("device", ""))}, {"type": "door", "call_id": call_id,
-                                                                "ok": bool(m.get("ok")), "reason": m.get("reason", "")})
+            await self._door({"type": "door", "call_id": call_id, "device": str(m.get("device", "")),
+                              "ok": bool(m.get("ok")), "reason": str(m.get("reason", "")),
+                              "door": str(m.get("door", ""))})
         elif kind == "event" and isinstance(m.get("id"), int) and isinstance(m.get("entry"), dict):
             entry = dict(m["entry"])
             snapshot = m.get("snapshot")
@@ -230,7 +238,8 @@ class DevCloud:
             self.office.record("panel", m["id"], entry)
             await self._to_panel({"type": "event_ack", "id": m["id"]})
 
-    async def _ring(self, call_id: str, resident_id: str, door: str, phone: str | None = None) -> None:
+    async def _ring(self, call_id: str, resident_id: str, building: str, door: str, snapshot: bytes | None,
+                    phone: str | None = None) -> None:
         """Ring the resident's devices, or (phone: the number the panel asks the cloud to call)
         their phone."""
         tenant = self.office.tenants.get(resident_id)
@@ -240,7 +249,7 @@ class DevCloud:
         if phone is not None:
             # No real telephony: the call is shown on the simulated phone line and rings out.
             self.phone_line.append({"call_id": call_id, "resident_id": resident_id, "phone": phone or tenant.phone,
-                                    "from": door, "at": time.time()})
+                                    "from": building, "at": time.time()})
             await self._to_panel({"type": "ringing", "call_id": call_id, "devices": 0, "via": "phone"})
             return
         devices = {d.id for d in self.devices.values() if d.resident_id == resident_id}
@@ -248,7 +257,11 @@ class DevCloud:
             await self._to_panel({"type": "call_failed", "call_id": call_id, "reason": "unavailable"})
             return
         self.calls[call_id] = Call(call_id, resident_id, ringing=set(devices))
-        await self._to_devices(devices, {"type": "incoming", "call_id": call_id, "from": door})
+        self.history.rang(call_id, resident_id, door, building, snapshot)
+        incoming = {"type": "incoming", "call_id": call_id, "from": building, "door": door}
+        if snapshot:
+            incoming["snapshot"] = base64.b64encode(snapshot).decode()
+        await self._to_devices(devices, incoming)
         await self._to_panel({"type": "ringing", "call_id": call_id, "devices": len(devices)})
 
     # -- devices' sockets ----------------------------------------------------------------------
@@ -297,15 +310,18 @@ class DevCloud:
             call.ringing.discard(device.id)
             call.device = device.id
             others, call.ringing = call.ringing, set()
+            self.history.call(call_id, outcome="answered")
             await self._to_devices(others, {"type": "answered_elsewhere", "call_id": call_id})
             await self._to_panel({"type": "accepted", "call_id": call_id, "device": device.id})
         elif kind in ("decline", "hangup") and call is not None and device.id in call.ringing:
             del self.calls[call_id]
+            self.history.call(call_id, end=True, outcome="declined")
             await self._to_devices(call.ringing - {device.id}, {"type": "cancelled", "call_id": call_id,
                                                                 "reason": "declined"})
             await self._to_panel({"type": "declined", "call_id": call_id, "device": device.id})
         elif kind == "hangup" and call is not None and call.device == device.id:
             del self.calls[call_id]
+            self.history.call(call_id, end=True, reason="hung_up")
             await self._to_panel({"type": "hangup", "call_id": call_id, "device": device.id, "reason": "hung_up"})
         elif kind == "answer" and call is not None and call.device == device.id:
             await self._to_panel({"type": "answer", "call_id": call_id, "sdp": m.get("sdp")})
@@ -314,10 +330,12 @@ class DevCloud:
                                   **{k: m[k] for k in ("video", "muted") if isinstance(m.get(k), bool)}})
         elif kind == "open_door":
             # The panel decides: only the device holding the active call may open.
+            self._asked[device.id] = device.resident_id
             await self._to_panel({"type": "open_door", "call_id": call_id, "device": device.id,
                                   "resident_id": device.resident_id, "who": who},
                                  or_else=device)
         elif kind == "remote_unlock":
+            self._asked[device.id] = device.resident_id
             await self._to_panel({"type": "remote_unlock", "device": device.id, "resident_id": device.resident_id,
                                   "who": who}, or_else=device)
 
@@ -325,21 +343,31 @@ class DevCloud:
         for call in list(self.calls.values()):
             if call.device == device.id:
                 del self.calls[call.id]
+                self.history.call(call.id, end=True, reason="gone")
                 await self._to_panel({"type": "hangup", "call_id": call.id, "device": device.id, "reason": "gone"})
             elif device.id in call.ringing:
                 call.ringing.discard(device.id)
                 if not call.ringing and not call.device:
                     del self.calls[call.id]
+                    self.history.call(call.id, end=True, outcome="missed", reason="unavailable")
                     await self._to_panel({"type": "call_failed", "call_id": call.id, "reason": "unavailable"})
 
     # -- sending ------------------------------------------------------------------------------
     async def _to_panel(self, message: dict, or_else: Device | None = None) -> None:
         if self.panel is None or self.panel.closed:
             if or_else is not None:
-                await _send(or_else.ws, {"type": "door", "call_id": message.get("call_id", ""), "ok": False,
-                                         "reason": "panel_offline"})
+                await self._door({"type": "door", "call_id": message.get("call_id", ""), "device": or_else.id,
+                                  "ok": False, "reason": "panel_offline", "door": ""})
             return
         await _send(self.panel, message)
+
+    async def _door(self, reply: dict) -> None:
+        """The answer to a device's open_door or remote_unlock: in its resident's history, then to it."""
+        resident_id = self._asked.pop(reply["device"], None)
+        if resident_id is not None:
+            self.history.door(resident_id, ok=reply["ok"], reason=reply["reason"], door=reply["door"],
+                              call_id=reply["call_id"])
+        await self._to_devices({reply.pop("device")}, reply)
 
     async def _to_devices(self, device_ids: set[str], message: dict) -> None:
         for device_id in device_ids:
@@ -429,6 +457,17 @@ def _self_signed(folder: Path, host: str) -> tuple[Path, Path, str]:
     key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     return cert_file, key_file, cert.fingerprint(hashes.SHA256()).hex()
+
+
+def _jpeg(data) -> bytes | None:
+    """The ring's snapshot (base64 JPEG), or None when absent, not a JPEG or too big."""
+    if not isinstance(data, str) or len(data) > MAX_RING_SNAPSHOT * 4 // 3 + 4:
+        return None
+    try:
+        jpeg = base64.b64decode(data, validate=True)
+    except ValueError:
+        return None
+    return jpeg if jpeg.startswith(b"\xff\xd8") else None
 
 
 def _html(text: str) -> str:

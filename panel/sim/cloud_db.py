@@ -1,6 +1,7 @@
 """The dev cloud's memory: what its back office holds, in one SQLite file, so a restarted
 demo is the same property (residents, move-outs, invitations, settings, the access
-log it received) with the same resident links (the secret their tokens come from).
+log it received, each resident's calls and door openings) with the same resident
+links (the secret their tokens come from).
 
 Written through on every change, read once at start (Office.load); the Office keeps
 working from memory. No file (None): nothing kept, as the tests' clouds.
@@ -20,6 +21,8 @@ CREATE TABLE IF NOT EXISTS revocations (id TEXT PRIMARY KEY, reason TEXT NOT NUL
 CREATE TABLE IF NOT EXISTS log (n INTEGER PRIMARY KEY, panel TEXT NOT NULL, event_id INTEGER NOT NULL,
                                 json TEXT NOT NULL, snapshot BLOB, UNIQUE (panel, event_id));
 CREATE TABLE IF NOT EXISTS mail (n INTEGER PRIMARY KEY, raw BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS history (n INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, resident TEXT NOT NULL,
+                                    json TEXT NOT NULL, snapshot BLOB);
 """
 
 
@@ -104,3 +107,16 @@ class CloudDb:
     def mail(self) -> list[bytes]:
         """The messages the mail sink received (RFC 5322 bytes), in arrival order."""
         return [raw for (raw,) in self._rows("SELECT raw FROM mail ORDER BY n")]
+
+    # -- each resident's calls and door openings (panel/sim/resident.py) --------------------------
+    def put_history(self, key: str, resident_id: str, data: dict, snapshot: bytes | None = None) -> None:
+        """Add the entry under key, or update it in place (its place and snapshot kept)."""
+        self._write("INSERT INTO history (key, resident, json, snapshot) VALUES (?, ?, ?, ?) ON CONFLICT (key) "
+                    "DO UPDATE SET json = excluded.json, snapshot = COALESCE(excluded.snapshot, history.snapshot)",
+                    key, resident_id, json.dumps(data), snapshot)
+
+    def history(self) -> list[tuple[str, str, dict, bytes | None]]:
+        """(key, resident id, entry, snapshot), oldest first."""
+        return [(key, resident, json.loads(j), snapshot)
+                for key, resident, j, snapshot in self._rows("SELECT key, resident, json, snapshot FROM history "
+                                                             "ORDER BY n")]

@@ -10,6 +10,9 @@
 #   mosquitto  the MQTT broker the [mqtt] tests start on a free port
 RUN_PACKAGES=(libzbar0)
 TEST_PACKAGES=(chromium xvfb xdotool mosquitto baresip baresip-ffmpeg kamailio)
+# npm packages the tests need, into .cache/npm (ignored by git):
+#   axe-core   the accessibility checks injected into the resident app and the office page (tests/a11y.py)
+NODE_PACKAGES=(axe-core@4.14.1)
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
@@ -58,4 +61,16 @@ ensure_venv() {
         .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]"
         echo "$want" > "$stamp"
     fi
+}
+
+# npm packages into .cache/npm/node_modules; reinstalled only when the list changes.
+ensure_node_packages() {
+    local dir=.cache/npm stamp=.cache/npm/.installed want="$*"
+    [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
+    # npm from Debian only when there is none (a NodeSource node brings its own, and Debian's would clash)
+    command -v npm >/dev/null || ensure_system_packages nodejs npm || return 1
+    say "installing npm packages into $dir: $*"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error "$@" >/dev/null
+    echo "$want" > "$stamp"
 }

@@ -129,6 +129,7 @@ async def test_remote_unlock_from_the_app_without_a_call(world):
     cloud, panel, device = world
     a = await device()
     await button(a, "Open Door").click()
+    await button(a.get_by_role("dialog", name="Open the door?"), "Yes, open").click()
     await until(lambda: panel.app.strike.unlocked, what="relay energized")
     await expect(a.get_by_role("status")).to_have_text("Door opened.")
 

@@ -242,7 +242,7 @@ async def test_open_door_refused_from_a_device_not_in_the_call(world):
     await b.expect("answered_elsewhere")
     await until(lambda: panel.app.state.device == "phone-a", what="in call with phone-a")
     door = await b.open_door(call_id)
-    assert door == {"type": "door", "call_id": call_id, "ok": False, "reason": "not_in_call"}
+    assert door == {"type": "door", "call_id": call_id, "ok": False, "reason": "not_in_call", "door": "Main entrance"}
     assert not panel.app.strike.unlocked and await screen(panel) == "in_call"
     async def refusal_logged():
         return (await panel.get_json("/events"))["events"]

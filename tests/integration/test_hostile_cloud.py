@@ -292,7 +292,7 @@ async def test_a_hostile_device_through_the_dev_cloud_is_refused(tmp_path, caplo
                 assert (await evil.receive_json(timeout=5))["type"] in ("answered_elsewhere", "cancelled")
                 await evil.send_json({"type": "open_door", "call_id": call_id})        # not their call
                 assert await evil.receive_json(timeout=5) == {"type": "door", "call_id": call_id, "ok": False,
-                                                     "reason": "not_in_call"}
+                                                     "reason": "not_in_call", "door": "Main entrance"}
                 for forged in ({"type": "answer", "call_id": call_id, "sdp": "garbage"},
                                {"type": "control", "call_id": call_id, "video": False},
                                {"type": "hangup", "call_id": call_id}):
